@@ -1,0 +1,34 @@
+"""Test-suite wide configuration: the Hypothesis profiles.
+
+Two profiles (style.md, "Tests"): ``dev`` explores with fresh randomness on every run, ``ci`` is deterministic so a
+red CI run reproduces byte for byte on a laptop. The profile is chosen by ``HYPOTHESIS_PROFILE``; without it, the
+``CI`` variable that CI runners set selects ``ci``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from hypothesis import settings
+
+DEV_PROFILE = "dev"
+CI_PROFILE = "ci"
+
+settings.register_profile(DEV_PROFILE, max_examples=100)
+settings.register_profile(CI_PROFILE, derandomize=True, deadline=None, max_examples=200, print_blob=True)
+
+_FALSE_WORDS = frozenset({"", "0", "false", "no"})
+
+
+def choose_hypothesis_profile(environ: Mapping[str, str]) -> str:
+    """Name the profile to load: an explicit ``HYPOTHESIS_PROFILE`` wins, then ``CI`` (set, not false) means ``ci``."""
+    explicit = environ.get("HYPOTHESIS_PROFILE")
+    if explicit:
+        return explicit
+    if environ.get("CI", "").strip().lower() not in _FALSE_WORDS:
+        return CI_PROFILE
+    return DEV_PROFILE
+
+
+settings.load_profile(choose_hypothesis_profile(os.environ))
