@@ -50,6 +50,9 @@ class OutputReferences:
     report_uri: str
 
 
+_NO_LOGS: PVector[TaskLog] = pvector()
+
+
 @dataclass(frozen=True, slots=True)
 class ActionEvent:
     """One ActionEvent (R68). ``cluster_events`` is None when absent (R71), distinct from an empty list."""
@@ -64,7 +67,7 @@ class ActionEvent:
     error_info: ErrorInfo | None = None
     outputs: OutputReferences | None = None
     cluster_events: PVector[ClusterEvent] | None = None
-    log_info: PVector[TaskLog] = pvector()
+    log_info: PVector[TaskLog] = _NO_LOGS
     log_context: bytes = b""
     cache_status: CacheStatus = CacheStatus.CACHE_DISABLED
 

@@ -170,9 +170,7 @@ def phase_info_aborted(t: datetime, version: int, reason: str) -> PhaseInfo:
     return _phase(PluginPhase.ABORTED, version, TaskInfo(occurred_at=t), t, reason)
 
 
-def phase_info_waiting_for_resources_info(
-    now: datetime, version: int, reason: str, info: TaskInfo | None
-) -> PhaseInfo:
+def phase_info_waiting_for_resources_info(now: datetime, version: int, reason: str, info: TaskInfo | None) -> PhaseInfo:
     """Go ``PhaseInfoWaitingForResourcesInfo`` (R18): Go's time argument is ignored (Q31), so none is taken."""
     return _phase(PluginPhase.WAITING_FOR_RESOURCES, version, info, now, reason)
 

@@ -131,6 +131,7 @@ class CacheStatus(IntEnum):
     CACHE_LOOKUP_FAILURE = 4
     CACHE_PUT_FAILURE = 5
     CACHE_SKIPPED = 6
+    CACHE_EVICTED = 7
 
 
 class ErrorKind(IntEnum):

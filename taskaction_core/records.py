@@ -224,11 +224,15 @@ def set_condition(
     for index, existing in enumerate(conditions):
         if existing.type != type_:
             continue
-        transition_time = existing.last_transition_time if existing.status == status else now
-        updated = Condition(type_, status, reason, message, transition_time, 0)
-        if updated == existing:
+        if (
+            existing.status == status
+            and existing.reason == reason
+            and existing.message == message
+            and existing.observed_generation == 0
+        ):
             return conditions
-        return conditions.set(index, updated)
+        transition_time = existing.last_transition_time if existing.status == status else now
+        return conditions.set(index, Condition(type_, status, reason, message, transition_time, 0))
     return conditions.append(Condition(type_, status, reason, message, now, 0))
 
 

@@ -26,6 +26,9 @@ class Identifier:
     org: str = ""
 
 
+_NO_STRINGS: PVector[str] = pvector()
+
+
 @dataclass(frozen=True, slots=True)
 class TaskMetadata:
     """The caching, retry and timeout facts of ``core.TaskMetadata`` (R49, R107)."""
@@ -33,7 +36,7 @@ class TaskMetadata:
     discoverable: bool = False
     discovery_version: str = ""
     cache_serializable: bool = False
-    cache_ignore_input_vars: PVector[str] = pvector()
+    cache_ignore_input_vars: PVector[str] = _NO_STRINGS
     retries: int | None = None
     """``retries.retries``; None when the retry strategy is absent (R107: max attempts 1)."""
     timeout: timedelta | None = None

@@ -596,17 +596,11 @@ def _core_names(enum: type[IntEnum]) -> dict[str, int]:
     return {member.name: member.value for member in enum}
 
 
-_CACHE_EVICTED_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="flyteidl2 2.0.53 added CatalogCacheStatus.CACHE_EVICTED = 7; phases.CacheStatus lacks it",
-)
-
-
 @pytest.mark.parametrize(
     ("core", "proto"),
     [
         (ActionPhase, _proto_names(dict(phase_pb2.ActionPhase.items()), "ACTION_PHASE_")),
-        pytest.param(CacheStatus, _proto_names(dict(catalog_pb2.CatalogCacheStatus.items())), marks=_CACHE_EVICTED_GAP),
+        (CacheStatus, _proto_names(dict(catalog_pb2.CatalogCacheStatus.items()))),
         (ErrorKind, _proto_names(dict(execution_pb2.ExecutionError.ErrorKind.items()))),
         (
             ErrorKind,
@@ -618,10 +612,3 @@ _CACHE_EVICTED_GAP = pytest.mark.xfail(
 def test_core_enum_matches_proto_enum_in_both_directions(core: type[IntEnum], proto: dict[str, int]) -> None:
     # design.md §5: the core keeps its own enums with the same numbers; a drift must fail here, not on the wire.
     assert _core_names(core) == proto
-
-
-def test_cache_status_differs_from_proto_only_by_cache_evicted() -> None:
-    # Pins the one known gap so any *other* drift still fails while the xfail above waits for phases.py.
-    proto = _proto_names(dict(catalog_pb2.CatalogCacheStatus.items()))
-
-    assert {**_core_names(CacheStatus), "CACHE_EVICTED": 7} == proto

@@ -1,0 +1,259 @@
+"""Status decisions: phase → conditions and history (R41), StateJSON (R42), the change predicate (R64/D11),
+event-then-status persistence (R65) and the terminal GC labels (R67).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from pyrsistent import pmap
+from pyrsistent.typing import PMap, PVector
+
+from taskaction_core.effects import (
+    FailPass,
+    FailureWarning,
+    FinalEffect,
+    PatchLabels,
+    PersistStatus,
+    RecordActionEvent,
+    StatusScope,
+)
+from taskaction_core.gofmt import go_quote, label_time, rfc3339_seconds
+from taskaction_core.phase_info import PhaseInfo
+from taskaction_core.phases import ConditionStatus, ConditionType, PluginPhase, Reason
+from taskaction_core.policy import Deviation, Policy
+from taskaction_core.reconcile.action_events import build_action_event
+from taskaction_core.records import (
+    LABEL_COMPLETED_TIME,
+    LABEL_TERMINATION_STATUS,
+    MAX_CONDITION_MESSAGE,
+    TERMINATED,
+    Condition,
+    ErrorState,
+    PhaseHistoryEntry,
+    TaskAction,
+    TaskActionStatus,
+    append_phase_history,
+    error_kind_name,
+    set_condition,
+    terminal_transition_time,
+)
+
+TRUNCATION_MARKER = "... [truncated by taskaction_core: condition messages are limited to 32768 characters]"
+"""D10: appended to a condition message cut to the API server's limit, so a reader sees that text is missing."""
+
+MSG_COMPLETED_PROGRESSING = "TaskAction has completed"
+MSG_COMPLETED = "TaskAction completed successfully"
+MSG_ABORTED = "TaskAction was aborted"
+
+
+def condition_message(message: str, policy: Policy) -> str:
+    """D10: cut a message longer than the API limit (32,768) and mark the cut; Go sends it whole and the API
+    server rejects the status write forever (Q12)."""
+    if len(message) <= MAX_CONDITION_MESSAGE or not policy.fixes(Deviation.D10_TRUNCATE_CONDITION_MESSAGES):
+        return message
+    return message[: MAX_CONDITION_MESSAGE - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """The three status parts the phase mapping writes; kept apart so a no-op mapping allocates nothing."""
+
+    conditions: PVector[Condition]
+    history: PVector[PhaseHistoryEntry]
+    error_state: ErrorState | None
+
+
+ConditionUpdates = tuple[tuple[str, str, str, str], ...]
+"""(type, status, reason, message) upserts applied in order."""
+
+
+def set_conditions(
+    conditions: PVector[Condition],
+    updates: ConditionUpdates,
+    now: datetime,
+    policy: Policy,
+) -> PVector[Condition]:
+    """Apply R6 upserts in order; each update is (type, status, reason, message)."""
+    for type_, status, reason, message in updates:
+        conditions = set_condition(conditions, type_, status, reason, condition_message(message, policy), now)
+    return conditions
+
+
+def _failure_message(info: PhaseInfo) -> str:
+    return info.err.message if info.err is not None else info.reason
+
+
+def _error_state(info: PhaseInfo, current: ErrorState | None) -> ErrorState | None:
+    if info.err is None:
+        return current
+    return ErrorState(info.err.code, error_kind_name(info.err.kind), info.err.message)
+
+
+_QUEUED_PHASES = (
+    PluginPhase.NOT_READY,
+    PluginPhase.QUEUED,
+    PluginPhase.WAITING_FOR_RESOURCES,
+    PluginPhase.WAITING_FOR_CACHE,
+)
+_PROGRESS_REASONS = {PluginPhase.INITIALIZING: Reason.INITIALIZING, PluginPhase.RUNNING: Reason.EXECUTING}
+_TRUE, _FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
+_PROGRESSING, _SUCCEEDED, _FAILED = ConditionType.PROGRESSING, ConditionType.SUCCEEDED, ConditionType.FAILED
+
+
+def map_phase_to_conditions(view: StatusView, info: PhaseInfo, now: datetime, policy: Policy) -> StatusView:
+    """R41: the conditions, history entry and ErrorState a final PhaseInfo implies.
+
+    ErrorState is set from the phase error on failures and never cleared. Undefined writes nothing (Q23).
+    Go: ``taskaction_controller.go mapPhaseToConditions``.
+    """
+    phase = info.phase
+    updates: ConditionUpdates
+    if phase in _QUEUED_PHASES:
+        reason, updates = Reason.QUEUED.value, ((_PROGRESSING, _TRUE, Reason.QUEUED, info.reason),)
+        return _with(view, updates, reason, info.reason, view.error_state, now, policy)
+    if phase in _PROGRESS_REASONS:
+        reason = _PROGRESS_REASONS[phase].value
+        return _with(
+            view, ((_PROGRESSING, _TRUE, reason, info.reason),), reason, info.reason, view.error_state, now, policy
+        )
+    if phase is PluginPhase.SUCCESS:
+        updates = (
+            (_PROGRESSING, _FALSE, Reason.COMPLETED, MSG_COMPLETED_PROGRESSING),
+            (_SUCCEEDED, _TRUE, Reason.COMPLETED, MSG_COMPLETED),
+        )
+        return _with(view, updates, Reason.COMPLETED, MSG_COMPLETED, view.error_state, now, policy)
+    if phase is PluginPhase.PERMANENT_FAILURE:
+        msg = _failure_message(info)
+        updates = (
+            (_PROGRESSING, _FALSE, Reason.PERMANENT_FAILURE, msg),
+            (_FAILED, _TRUE, Reason.PERMANENT_FAILURE, msg),
+        )
+        return _with(view, updates, Reason.PERMANENT_FAILURE, msg, _error_state(info, view.error_state), now, policy)
+    if phase is PluginPhase.RETRYABLE_FAILURE:
+        msg = _failure_message(info)
+        updates = ((_PROGRESSING, _TRUE, Reason.RETRYABLE_FAILURE, msg),)
+        return _with(view, updates, Reason.RETRYABLE_FAILURE, msg, _error_state(info, view.error_state), now, policy)
+    if phase is PluginPhase.ABORTED:
+        updates = ((_PROGRESSING, _FALSE, Reason.ABORTED, MSG_ABORTED), (_FAILED, _TRUE, Reason.ABORTED, MSG_ABORTED))
+        return _with(view, updates, Reason.ABORTED, MSG_ABORTED, view.error_state, now, policy)
+    return view
+
+
+def _with(
+    view: StatusView,
+    updates: ConditionUpdates,
+    history_phase: str,
+    history_message: str,
+    error_state: ErrorState | None,
+    now: datetime,
+    policy: Policy,
+) -> StatusView:
+    conditions = set_conditions(view.conditions, updates, now, policy)
+    history = append_phase_history(view.history, history_phase, history_message, now)
+    if conditions is view.conditions and history is view.history and error_state is view.error_state:
+        return view
+    return StatusView(conditions, history, error_state)
+
+
+def state_json(task_action: TaskAction, phase_name: str, now: datetime) -> str:
+    """R42: compact JSON with sorted keys, Go ``encoding/json`` escaping, timestamp in ``now``'s own zone."""
+    spec = task_action.spec
+    document = {
+        "actionId": f"{spec.run_name}/{spec.action_name}",
+        "phase": phase_name,
+        "timestamp": rfc3339_seconds(now),
+    }
+    text = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def status_changed(old: TaskActionStatus, new: TaskActionStatus, policy: Policy) -> bool:
+    """R64 (Go ``taskActionStatusChanged``), or with D11 the whole status except the observability-only stateJson.
+
+    Go skips errorState and history contents (Q13), so an errorState-only change is never persisted.
+    """
+    if old is new:
+        return False
+    if policy.fixes(Deviation.D11_COMPARE_WHOLE_STATUS):
+        return _whole_status_differs(old, new)
+    return (
+        old.plugin_state_version != new.plugin_state_version
+        or old.plugin_phase != new.plugin_phase
+        or old.plugin_phase_version != new.plugin_phase_version
+        or old.attempts != new.attempts
+        or old.system_failures != new.system_failures
+        or old.cache_status != new.cache_status
+        or old.plugin_state != new.plugin_state
+        or len(old.phase_history) != len(new.phase_history)
+        or old.conditions != new.conditions
+    )
+
+
+def _whole_status_differs(old: TaskActionStatus, new: TaskActionStatus) -> bool:
+    return (
+        old.plugin_phase != new.plugin_phase
+        or old.plugin_phase_version != new.plugin_phase_version
+        or old.attempts != new.attempts
+        or old.system_failures != new.system_failures
+        or old.cache_status != new.cache_status
+        or old.plugin_state_version != new.plugin_state_version
+        or old.plugin_state != new.plugin_state
+        or old.conditions != new.conditions
+        or old.phase_history != new.phase_history
+        or old.error_state != new.error_state
+        or old.signal_value != new.signal_value
+        or old.signalled_by != new.signalled_by
+        or old.signalled_at != new.signalled_at
+    )
+
+
+def update_task_action_status(
+    original: TaskAction, working: TaskAction, info: PhaseInfo, now: datetime, policy: Policy
+) -> tuple[FinalEffect, ...]:
+    """R65: when the status changed, record the ActionEvent **before** writing the status it describes.
+
+    A failed event emits ``ActionEventPublishFailed`` and fails the pass without writing status; a failed status
+    write fails the pass and the re-sent event is deduplicated by the server (R114). Conflicts are retried (R66).
+    Go: ``taskaction_controller.go updateTaskActionStatus``.
+    """
+    if not status_changed(original.status, working.status, policy):
+        return ()
+    return (
+        record_action_event(working, info, now, policy),
+        PersistStatus(working.status, StatusScope.WHOLE, True, original.metadata.resource_version, FailPass()),
+    )
+
+
+def record_action_event(
+    working: TaskAction, info: PhaseInfo, now: datetime, policy: Policy, updated_time: datetime | None = None
+) -> FinalEffect:
+    """R65 step 2 / R122: the event effect, with the publish-failure warning to emit if it cannot be recorded."""
+    event = build_action_event(working, info, now, policy.cluster_id, updated_time)
+    note = f"Failed to persist action event {go_quote(working.spec.action_name)}: "
+    warning = FailureWarning("ActionEventPublishFailed", "PublishingActionEvent", note)
+    return RecordActionEvent(event, FailPass(), warning)
+
+
+def ensure_terminal_labels(task_action: TaskAction, now: datetime) -> PMap[str, str] | None:
+    """R67: the labels to merge-patch, or None when both GC labels are already present.
+
+    completed-time is always recomputed from R8 when anything is missing (Q29). Callers check terminality.
+    Go: ``taskaction_controller.go ensureTerminalLabels``.
+    """
+    labels = task_action.metadata.labels
+    if labels.get(LABEL_TERMINATION_STATUS) == TERMINATED and labels.get(LABEL_COMPLETED_TIME):
+        return None
+    completed = label_time(terminal_transition_time(task_action.status.conditions, now))
+    return pmap({LABEL_TERMINATION_STATUS: TERMINATED, LABEL_COMPLETED_TIME: completed})
+
+
+def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAction, tuple[FinalEffect, ...]]:
+    """R67 as an effect: the patched object and the label patch (its failure fails the pass, X10/X21)."""
+    patch = ensure_terminal_labels(task_action, now)
+    if patch is None:
+        return task_action, ()
+    metadata = replace(task_action.metadata, labels=task_action.metadata.labels.update(patch))
+    return replace(task_action, metadata=metadata), (PatchLabels(patch, FailPass()),)

@@ -1,0 +1,377 @@
+"""The task path (R30–R48), step by step in Go's order.
+
+Theory of operation. One pass validates the spec (R30), makes sure the finalizer is on (R31), checks that the task
+execution context can be built (R33), consults the cache (R35), asks the plugin (R36), post-processes the cache
+(R37), routes system and user retryable failures (R38–R40), maps the final phase to conditions and history (R41)
+and writes event-then-status if anything changed (R46), then the GC labels (R47). Every outside answer arrives
+through :class:`~taskaction_core.observations.Observations`; a missing one is asked for with :class:`Ask`.
+
+Go: ``taskaction_controller.go reconcileTask``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Final
+
+from returns.result import Failure, Result, Success
+
+from taskaction_core.context import TaskExecutionContext
+from taskaction_core.decision import Ask, Decision, Done, RequeueAfter, Round
+from taskaction_core.effects import (
+    AbortPlugin,
+    AddFinalizer,
+    FailPass,
+    FinalEffect,
+    Ignore,
+    InvokePlugin,
+    Log,
+    LogLevel,
+    PersistStatus,
+    PutCache,
+    RecordWarning,
+    StatusScope,
+)
+from taskaction_core.gofmt import go_quote
+from taskaction_core.naming import max_attempts
+from taskaction_core.observations import Observations, PluginStateWrite
+from taskaction_core.phase_info import (
+    ExecutionError,
+    PhaseInfo,
+    phase_info_failed,
+    phase_info_queued,
+)
+from taskaction_core.phases import ConditionStatus, ConditionType, ErrorKind, PluginPhase, Reason
+from taskaction_core.policy import Deviation, Policy
+from taskaction_core.reconcile.action_events import observed_cache_status
+from taskaction_core.reconcile.cache import (
+    CacheConfig,
+    PreExecution,
+    build_task_cache_config,
+    evaluate_cache_before_execution,
+    finalize_cache_after_execution,
+)
+from taskaction_core.reconcile.context import (
+    build_task_execution_context,
+    context_error,
+    current_output_prefix,
+    decoded_template,
+)
+from taskaction_core.reconcile.failures import (
+    Cleanup,
+    SystemErrorText,
+    is_system_retryable_failure,
+    record_system_error,
+    reset_plugin_resource,
+    system_error_from_phase_info,
+)
+from taskaction_core.reconcile.status import (
+    StatusView,
+    map_phase_to_conditions,
+    record_action_event,
+    set_conditions,
+    state_json,
+    update_task_action_status,
+    with_terminal_labels,
+)
+from taskaction_core.records import FINALIZER, TaskAction, TaskActionStatus, is_terminal
+
+REQUIRED_SPEC_FIELDS: Final = (
+    ("run_name", "runName"),
+    ("project", "project"),
+    ("domain", "domain"),
+    ("action_name", "actionName"),
+    ("task_type", "taskType"),
+    ("task_template", "taskTemplate"),
+    ("input_uri", "inputUri"),
+    ("run_output_base", "runOutputBase"),
+)
+"""R30: checked in this order; the message lists the wire names."""
+
+MSG_RESTARTING: Final = "restarting task"
+CODE_MAX_RETRIES: Final = "MaxRetriesExceeded"
+_LIVE_PHASES: Final = frozenset(
+    p.wire_name
+    for p in (PluginPhase.WAITING_FOR_RESOURCES, PluginPhase.QUEUED, PluginPhase.INITIALIZING, PluginPhase.RUNNING)
+)
+
+
+def reconcile_task(task_action: TaskAction, observations: Observations, policy: Policy) -> Round:
+    """R30–R48: one pass of the task path."""
+    invalid = validate_task_action(task_action, observations)
+    if invalid is not None:
+        return decide_validation_failure(task_action, invalid[0], invalid[1], observations.now, policy)
+    if FINALIZER not in task_action.metadata.finalizers:
+        return decide_add_finalizer(task_action)
+    return _reconcile_attempt(task_action, observations, policy, observations.plugin.unwrap().plugin_id)
+
+
+def validate_task_action(task_action: TaskAction, observations: Observations) -> tuple[Reason, str] | None:
+    """R30: (reason, message) when a required field is empty or no plugin serves the task type, else None.
+
+    Go: ``validateTaskAction`` and the plugin resolution in ``reconcileTask``.
+    """
+    spec = task_action.spec
+    complete = (
+        spec.run_name
+        and spec.project
+        and spec.domain
+        and spec.action_name
+        and spec.task_type
+        and spec.task_template
+        and spec.input_uri
+        and spec.run_output_base
+    )
+    if not complete:
+        missing = [wire for field, wire in REQUIRED_SPEC_FIELDS if not getattr(spec, field)]
+        return Reason.INVALID_SPEC, f"required spec fields are empty: [{' '.join(missing)}]"
+    if type(observations.plugin) is Failure:
+        message = observations.plugin.failure().message
+        return Reason.PLUGIN_NOT_FOUND, f"no plugin found for task type {go_quote(spec.task_type)}: {message}"
+    return None
+
+
+def decide_validation_failure(
+    task_action: TaskAction, reason: Reason, message: str, now: datetime, policy: Policy
+) -> Decision:
+    """R30/X11: a Warning event, Failed=True then Progressing=False, one direct status write whose error is
+    ignored, result DONE. No ErrorState, history, ActionEvent or finalizer (Q7)."""
+    warning_reason = "FailedPluginResolve" if reason is Reason.PLUGIN_NOT_FOUND else "FailedValidation"
+    updates = (
+        (ConditionType.FAILED.value, ConditionStatus.TRUE.value, reason.value, message),
+        (ConditionType.PROGRESSING.value, ConditionStatus.FALSE.value, reason.value, message),
+    )
+    conditions = set_conditions(task_action.status.conditions, updates, now, policy)
+    working = replace(task_action, status=replace(task_action.status, conditions=conditions))
+    effects: tuple[FinalEffect, ...] = (
+        RecordWarning(warning_reason, "ValidatingTaskAction", message),
+        PersistStatus(
+            working.status,
+            StatusScope.WHOLE,
+            False,
+            task_action.metadata.resource_version,
+            Ignore("validation status write (Go ignores its error)"),
+        ),
+    )
+    return Decision(working, effects, Done())
+
+
+def decide_add_finalizer(task_action: TaskAction) -> Decision:
+    """R31/X12: add the finalizer with an Update and stop; the Update's watch event drives the next pass."""
+    metadata = task_action.metadata
+    working = replace(task_action, metadata=replace(metadata, finalizers=metadata.finalizers.append(FINALIZER)))
+    return Decision(working, (AddFinalizer(FINALIZER, metadata.resource_version, FailPass()),), Done())
+
+
+def resource_live(status: TaskActionStatus, policy: Policy) -> bool:
+    """R34 ``alreadyRunning``: the persisted phase is exactly Running. With D7, any phase in which the plugin
+    resource may already exist (WaitingForResources, Queued, Initializing, Running)."""
+    if policy.fixes(Deviation.D7_NO_CACHE_RACE_WITH_LIVE_RESOURCE):
+        return status.plugin_phase in _LIVE_PHASES
+    return status.plugin_phase == "PhaseRunning"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """The fixed facts of one pass, so step functions take one argument instead of eight."""
+
+    original: TaskAction
+    observations: Observations
+    policy: Policy
+    plugin_id: str
+    config: Result[CacheConfig | None, str]
+    prefix: str
+
+    @property
+    def now(self) -> datetime:
+        return self.observations.now
+
+
+def _reconcile_attempt(task_action: TaskAction, observations: Observations, policy: Policy, plugin_id: str) -> Round:
+    """R32–R48 once validation and the finalizer are settled."""
+    config = build_task_cache_config(task_action)
+    error = context_error(task_action)
+    if error is not None:
+        facts = _Pass(task_action, observations, policy, plugin_id, config, "")
+        return _endless_failure(facts, error, (), with_context=False)
+    prefix = current_output_prefix(task_action)
+    facts = _Pass(task_action, observations, policy, plugin_id, config, prefix)
+    pre = evaluate_cache_before_execution(
+        task_action, config, observations, policy, resource_live(task_action.status, policy), prefix
+    )
+    if not isinstance(pre, PreExecution):
+        return Ask(pre)
+    if pre.error is not None:
+        return _endless_failure(facts, pre.error, pre.effects)
+    if pre.info is not None:
+        return _after_handle(facts, pre.info, None, pre.effects, short_circuited=True)
+    handled = observations.handle
+    if handled is None:
+        return Ask(InvokePlugin(plugin_id, _context(facts)))
+    if type(handled) is Failure:
+        failure = handled.failure()
+        cleanup = _cleanup(facts, with_context=True)
+        return record_system_error(
+            task_action,
+            task_action,
+            SystemErrorText(failure.message, failure.codes),
+            cleanup,
+            facts.now,
+            policy,
+            pre.effects,
+        )
+    outcome = handled.unwrap()
+    return _after_handle(facts, outcome.transition.info, outcome.state_write, pre.effects, short_circuited=False)
+
+
+def _after_handle(
+    facts: _Pass,
+    info: PhaseInfo,
+    state_write: PluginStateWrite | None,
+    effects: tuple[FinalEffect, ...],
+    short_circuited: bool,
+) -> Round:
+    """R37–R48."""
+    post = finalize_cache_after_execution(
+        facts.original, facts.config, info, short_circuited, facts.observations, facts.policy, facts.prefix
+    )
+    if isinstance(post, PutCache):
+        return Ask(post)
+    effects = (*effects, *post.effects)
+    if post.error is not None:
+        return _endless_failure(facts, post.error, effects)
+    info = post.info
+    if not short_circuited and is_system_retryable_failure(info):
+        working, abort = reset_plugin_resource(facts.original, facts.plugin_id, _context(facts))
+        cleanup = _cleanup(facts, with_context=False)
+        error = system_error_from_phase_info(info)
+        return record_system_error(facts.original, working, error, cleanup, facts.now, facts.policy, (*effects, abort))
+    if not short_circuited and info.phase is PluginPhase.RETRYABLE_FAILURE:
+        return _user_retryable_failure(facts, info, state_write, effects)
+    return _finish(facts, info, state_write, effects)
+
+
+def _user_retryable_failure(
+    facts: _Pass, info: PhaseInfo, state_write: PluginStateWrite | None, effects: tuple[FinalEffect, ...]
+) -> Decision:
+    """R40: restart in place while attempts remain, else fail permanently with the attempt's error.
+
+    With D2 the failed attempt is reported first (its ErrorState, history entry and a FAILED event for attempt n);
+    Go replaces it by the Queued restart before anything is recorded (Q2).
+    """
+    status = facts.original.status
+    current = status.attempts or 1
+    template = decoded_template(facts.original)
+    retries = template.metadata.retries if template is not None and template.metadata is not None else None
+    if current >= max_attempts(retries):
+        err = info.err or ExecutionError(CODE_MAX_RETRIES, f"task failed after {current} attempt(s)", ErrorKind.USER)
+        failed = phase_info_failed(facts.now, PluginPhase.PERMANENT_FAILURE, err, info.info)
+        return _finish(facts, failed, state_write, effects)
+    abort = AbortPlugin(facts.plugin_id, _context(facts), Ignore("aborting the failed attempt before restart failed"))
+    effects = (*effects, Log(LogLevel.INFO, f"restarting task after retryable failure: {_describe(info)}"), abort)
+    restart = phase_info_queued(facts.now, 0, MSG_RESTARTING)
+    if not facts.policy.fixes(Deviation.D2_REPORT_FAILED_ATTEMPT):
+        return _finish(facts, restart, state_write, effects, restart_attempts=current + 1)
+    reported = _apply(facts, facts.original.status, info, state_write)
+    failed_view = replace(facts.original, status=reported)
+    event = record_action_event(failed_view, info, facts.now, facts.policy)
+    return _finish(facts, restart, state_write, (*effects, event), restart_attempts=current + 1, base=reported)
+
+
+def _describe(info: PhaseInfo) -> str:
+    return f"[{info.err.code}] {info.err.message}" if info.err is not None else info.reason
+
+
+def _apply(
+    facts: _Pass,
+    base: TaskActionStatus,
+    info: PhaseInfo,
+    state_write: PluginStateWrite | None,
+    restart_attempts: int | None = None,
+) -> TaskActionStatus:
+    """R39 and R41–R45: the status after ``info``, built only when some field actually changes."""
+    policy, now = facts.policy, facts.now
+    view = StatusView(base.conditions, base.phase_history, base.error_state)
+    mapped = map_phase_to_conditions(view, info, now, policy)
+    plugin_state, state_version = base.plugin_state, base.plugin_state_version
+    if state_write is not None:
+        plugin_state, state_version = state_write.state, state_write.version
+    attempts, failures = base.attempts, base.system_failures
+    if not policy.fixes(Deviation.D6_PER_ATTEMPT_SYSTEM_FAILURES):
+        failures = 0
+    if restart_attempts is not None:
+        attempts, plugin_state, state_version, failures = restart_attempts, b"", 0, 0
+    attempts = attempts or 1
+    phase_name = info.phase.wire_name
+    cache_status = int(observed_cache_status(info.info))
+    if (
+        mapped is view
+        and plugin_state == base.plugin_state
+        and state_version == base.plugin_state_version
+        and attempts == base.attempts
+        and failures == base.system_failures
+        and phase_name == base.plugin_phase
+        and info.version == base.plugin_phase_version
+        and cache_status == base.cache_status
+    ):
+        return base
+    return replace(
+        base,
+        conditions=mapped.conditions,
+        phase_history=mapped.history,
+        error_state=mapped.error_state,
+        plugin_state=plugin_state,
+        plugin_state_version=state_version,
+        attempts=attempts,
+        system_failures=failures,
+        plugin_phase=phase_name,
+        plugin_phase_version=info.version,
+        cache_status=cache_status,
+        state_json=state_json(facts.original, phase_name, now),
+    )
+
+
+def _finish(
+    facts: _Pass,
+    info: PhaseInfo,
+    state_write: PluginStateWrite | None,
+    effects: tuple[FinalEffect, ...],
+    restart_attempts: int | None = None,
+    base: TaskActionStatus | None = None,
+) -> Decision:
+    """R41–R48: apply the final phase, persist event-then-status if changed, label if terminal, AFTER(rd)."""
+    original = facts.original
+    status = _apply(facts, base if base is not None else original.status, info, state_write, restart_attempts)
+    result = RequeueAfter(facts.policy.requeue_after)
+    if status is original.status:
+        return Decision(original, effects, result)
+    working = replace(original, status=status)
+    effects = (*effects, *update_task_action_status(original, working, info, facts.now, facts.policy))
+    if is_terminal(status.conditions):
+        working, labels = with_terminal_labels(working, facts.now)
+        effects = (*effects, *labels)
+    return Decision(working, effects, result)
+
+
+def _context(facts: _Pass) -> TaskExecutionContext:
+    return build_task_execution_context(facts.original, facts.policy).unwrap()
+
+
+def _cleanup(facts: _Pass, with_context: bool) -> Cleanup:
+    config = facts.config
+    cache = config.unwrap() if isinstance(config, Success) else None
+    return Cleanup(facts.plugin_id, _context(facts) if with_context else None, cache)
+
+
+def _endless_failure(
+    facts: _Pass, message: str, effects: tuple[FinalEffect, ...], with_context: bool = True
+) -> Decision:
+    """X13/X14/X18: Go logs and requeues forever without counting (Q6). With D5 it counts as a system failure,
+    so the action ends in PermanentFailure after the ceiling."""
+    if not facts.policy.fixes(Deviation.D5_COUNT_ENDLESS_FAILURES):
+        log = Log(LogLevel.ERROR, message)
+        return Decision(facts.original, (*effects, log), RequeueAfter(facts.policy.requeue_after))
+    cleanup = _cleanup(facts, with_context)
+    original = facts.original
+    return record_system_error(original, original, SystemErrorText(message), cleanup, facts.now, facts.policy, effects)
