@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from pyrsistent.typing import PVector
 from returns.result import Result
 
 from taskaction_core.phase_info import Transition
@@ -86,7 +85,7 @@ class PluginFailure:
     """
 
     message: str
-    codes: PVector[str]
+    codes: tuple[str, ...]
 
 
 CacheLookupOutcome = Result[CacheHit, CatalogFailure]

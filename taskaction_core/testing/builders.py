@@ -104,7 +104,7 @@ def a_task_action(
     with_finalizer: bool = True,
     status: TaskActionStatus | None = None,
     labels: dict[str, str] | None = None,
-    resource_version: str = "1",
+    resource_version: str = "",
     run_output_base: str = "s3://bucket/run",
     cache_key: str = "ck",
     **template: Any,
@@ -169,7 +169,7 @@ def handled(info: PhaseInfo, state: PluginStateWrite | None = None) -> HandleOut
 
 def handle_failed(message: str, *codes: str) -> HandleOutcome:
     """A Handle error with the given cause-chain codes."""
-    return Failure(PluginFailure(message, pvector(codes)))
+    return Failure(PluginFailure(message, tuple(codes)))
 
 
 def running(version: int = 0, now: datetime = T0) -> HandleOutcome:

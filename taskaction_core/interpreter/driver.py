@@ -1,0 +1,439 @@
+"""The thin interpreter: one reconcile pass of one TaskAction against ports (design.md §4).
+
+    report = run_pass(ports, policy, "default", "my-action")
+
+A pass reads the object (R24), builds the observations (the time is read once, Q33), runs ``reconcile`` rounds —
+answering each :class:`~taskaction_core.decision.Ask` by performing its question — and then performs the final
+effects in order, honouring each effect's failure meaning. It makes no domain decision of its own: every ``if`` here
+is about how an effect is performed, never about what the TaskAction should become.
+
+Exceptions raised by adapters are turned into typed failures at the port boundary; nothing escapes a pass except
+programmer errors (such as a core that keeps asking questions, which is a bug).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Final, TypeVar
+
+from returns.result import Failure, Result, Success
+
+from taskaction_core.context import TaskExecutionContext
+from taskaction_core.decision import Ask, Decision, Done, RequeueAfter
+from taskaction_core.effects import (
+    AbortPlugin,
+    AcquireReservation,
+    AddFinalizer,
+    FailPass,
+    FinalEffect,
+    FinalizePlugin,
+    Ignore,
+    InvokePlugin,
+    Log,
+    LogLevel,
+    LookupCache,
+    OnFailure,
+    PatchLabels,
+    PersistStatus,
+    PutCache,
+    Question,
+    RecordActionEvent,
+    RecordWarning,
+    ReleaseReservation,
+    RemoveFinalizer,
+    Requeue,
+    StatusScope,
+    WriteCachedOutputs,
+)
+from taskaction_core.interpreter.metrics import NO_METRICS, Metrics
+from taskaction_core.interpreter.plugin_context import PluginContext, ResourceManager, SecretManager
+from taskaction_core.interpreter.ports import (
+    Catalog,
+    Clock,
+    DataStore,
+    EventSink,
+    PluginError,
+    PluginRegistry,
+    Recorder,
+    StoreError,
+    StoreErrorKind,
+    TaskActionStore,
+    error_codes,
+)
+from taskaction_core.observations import (
+    CacheLookupOutcome,
+    CachePutOutcome,
+    CatalogErrorKind,
+    CatalogFailure,
+    HandleOutcome,
+    Observations,
+    PluginFailure,
+    PluginHandled,
+    PluginResolution,
+    PluginResolved,
+    PortFailure,
+    ReservationOutcome,
+    WriteOutcome,
+)
+from taskaction_core.policy import STATUS_CONFLICT_RETRIES, Policy
+from taskaction_core.reconcile import reconcile
+from taskaction_core.records import ObjectMeta, TaskAction
+
+log = logging.getLogger("taskaction_core.interpreter")
+
+MAX_ROUNDS: Final = 8
+"""Questions per pass are at most: lookup, write cached outputs, reservation, Handle, Put. More is a core bug."""
+CONFLICT_RETRY_DELAY: Final = 0.010
+"""R66: Kubernetes ``retry.DefaultRetry``: about 10 ms between attempts, jitter 0.1."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Go ``FAIL(err)``: the pass returned an error; the runtime re-enqueues with per-key backoff."""
+
+    error: str
+
+
+PassResult = Done | RequeueAfter | Failed
+
+
+@dataclass(frozen=True, slots=True)
+class PassReport:
+    """What one pass did, for logs, metrics and tests."""
+
+    namespace: str
+    name: str
+    rounds: int
+    questions: tuple[str, ...]
+    effects_performed: tuple[str, ...]
+    result: PassResult
+    duration_s: float
+    task_action: TaskAction | None
+    """The object as the pass left it when every effect succeeded; None when it was not found."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Every port a pass may use. ``catalog`` None means no cache service is configured (R52 step 1)."""
+
+    store: TaskActionStore
+    plugins: PluginRegistry
+    data_store: DataStore
+    events: EventSink
+    recorder: Recorder
+    clock: Clock
+    secrets: SecretManager
+    resources: ResourceManager
+    catalog: Catalog | None = None
+    metrics: Metrics = field(default=NO_METRICS)
+    sleep: Callable[[float], None] = time.sleep
+    after_call: Callable[[str], None] | None = None
+    """Called after every question and effect is performed, with its name. Crash-injection tests raise from it to
+    simulate the process dying between two port calls; production leaves it None."""
+
+
+T = TypeVar("T")
+E = TypeVar("E")
+
+
+def _guard(call: Callable[[], Result[T, E]], on_error: Callable[[str], E]) -> Result[T, E]:
+    """Call a port; an exception becomes the port's typed failure (the error channel is the Result)."""
+    try:
+        return call()
+    except Exception as exc:
+        return Failure(on_error(f"{type(exc).__name__}: {exc}"))
+
+
+def _catalog_failure(message: str) -> CatalogFailure:
+    return CatalogFailure(CatalogErrorKind.OTHER, message)
+
+
+class _Pass:
+    """The mutable bookkeeping of one pass; the decisions themselves are the core's."""
+
+    def __init__(self, ports: Ports, policy: Policy, task_action: TaskAction) -> None:
+        self.ports = ports
+        self.policy = policy
+        self.read = task_action
+        self.questions: list[str] = []
+        self.performed: list[str] = []
+
+    # -- questions --------------------------------------------------------------------------------------------------
+
+    def answer(self, observations: Observations, question: Question) -> Observations:
+        self.questions.append(type(question).__name__)
+        answered = self._answer(observations, question)
+        self._after(type(question).__name__)
+        return answered
+
+    def _after(self, name: str) -> None:
+        if self.ports.after_call is not None:
+            self.ports.after_call(name)
+
+    def _answer(self, observations: Observations, question: Question) -> Observations:
+        match question:
+            case LookupCache(key):
+                lookup: CacheLookupOutcome = self._catalog(lambda c: c.get(key))
+                return replace(observations, cache_lookup=lookup)
+            case WriteCachedOutputs(uri, outputs):
+                written: WriteOutcome = _guard(
+                    lambda: self.ports.data_store.write(uri, outputs).alt(lambda e: PortFailure(e.message)),
+                    PortFailure,
+                )
+                return replace(observations, cached_outputs_write=written)
+            case AcquireReservation(key, owner, heartbeat):
+                reserved: ReservationOutcome = self._catalog(
+                    lambda c: (
+                        c.get_or_extend_reservation(key, owner, heartbeat)
+                        .map(lambda r: r.to_observation())
+                        .alt(lambda f: PortFailure(f.message))
+                    )
+                ).alt(lambda f: f if isinstance(f, PortFailure) else PortFailure(f.message))
+                return replace(observations, reservation=reserved)
+            case InvokePlugin(plugin_id, facts):
+                return replace(observations, handle=self._handle(plugin_id, facts))
+            case PutCache(key, uri, metadata):
+                put: CachePutOutcome = self._catalog(lambda c: c.put(key, uri, metadata))
+                return replace(observations, cache_put=put)
+        raise AssertionError(f"unknown question {question!r}")  # pragma: no cover - the Question union is closed
+
+    def _catalog(self, call: Callable[[Catalog], Result[T, E]]) -> Result[T, E]:
+        catalog = self.ports.catalog
+        if catalog is None:  # the core never asks without a catalog when policy.catalog_enabled matches the ports
+            raise AssertionError("the core asked the catalog but no catalog is configured: set Policy.catalog_enabled")
+        return _guard(lambda: call(catalog), _catalog_failure)  # type: ignore[arg-type]
+
+    def _handle(self, plugin_id: str, facts: TaskExecutionContext) -> HandleOutcome:
+        ctx = self._context(facts)
+        plugin = self.ports.plugins.by_id(plugin_id)
+        if isinstance(plugin, Failure):
+            return Failure(PluginFailure(plugin.failure().message, ()))
+        try:
+            transition = plugin.unwrap().handle(ctx)
+        except Exception as exc:
+            return Failure(PluginFailure(error_text(exc), error_codes(exc)))
+        return Success(PluginHandled(transition, ctx.state.new_state()))
+
+    def _context(self, facts: TaskExecutionContext) -> PluginContext:
+        ports = self.ports
+        return PluginContext.build(facts, ports.data_store, ports.secrets, ports.resources)
+
+    # -- final effects ----------------------------------------------------------------------------------------------
+
+    def perform(self, effect: FinalEffect) -> Result[None, str]:
+        self.performed.append(type(effect).__name__)
+        match effect:
+            case AbortPlugin(plugin_id, facts, _) | FinalizePlugin(plugin_id, facts, _):
+                return self._plugin_call(effect, plugin_id, facts)
+            case ReleaseReservation(key, owner, _):
+                return self._catalog(lambda c: c.release_reservation(key, owner)).alt(lambda f: f.message)
+            case RecordActionEvent(event, _, _):
+                return _guard(lambda: self.ports.events.record([event]), PortFailure).alt(lambda f: f.message)
+            case PersistStatus():
+                return self._persist_status(effect)
+            case AddFinalizer(finalizer, rv, _):
+                finalizers = self.read.metadata.finalizers.append(finalizer)
+                return self._update_metadata(replace(self.read.metadata, finalizers=finalizers, resource_version=rv))
+            case RemoveFinalizer(finalizer, rv, _):
+                remaining = self.read.metadata.finalizers.remove(finalizer)
+                return self._update_metadata(replace(self.read.metadata, finalizers=remaining, resource_version=rv))
+            case PatchLabels(labels, _):
+                meta = self.read.metadata
+                patch = dict(labels.items())
+                return _store(lambda: self.ports.store.patch_labels(meta.namespace, meta.name, patch))
+            case RecordWarning(reason, action, note):
+                self._warn(reason, action, note)
+                return Success(None)
+            case Log(level, message):
+                _LOG_LEVELS[level](message, extra={"taskaction": self._key()})
+                return Success(None)
+        raise AssertionError(f"unknown effect {effect!r}")  # pragma: no cover - the FinalEffect union is closed
+
+    def _plugin_call(
+        self, effect: AbortPlugin | FinalizePlugin, plugin_id: str, facts: TaskExecutionContext
+    ) -> Result[None, str]:
+        plugin = self.ports.plugins.by_id(plugin_id)
+        if isinstance(plugin, Failure):
+            return Failure(plugin.failure().message)
+        ctx = self._context(facts)
+        call = plugin.unwrap().abort if isinstance(effect, AbortPlugin) else plugin.unwrap().finalize
+        try:
+            call(ctx)
+        except Exception as exc:
+            return Failure(error_text(exc))
+        return Success(None)
+
+    def _persist_status(self, effect: PersistStatus) -> Result[None, str]:
+        """R66: re-read, re-apply, write; only conflicts are retried, at most 5 attempts ~10 ms apart."""
+        attempts = STATUS_CONFLICT_RETRIES if effect.retry_conflicts else 1
+        base = replace(self.read, metadata=replace(self.read.metadata, resource_version=effect.resource_version))
+        for attempt in range(attempts):
+            if attempt:
+                self.ports.sleep(CONFLICT_RETRY_DELAY * (1 + 0.1 * random.random()))
+                fresh = _store_get(self.ports.store, self.read)
+                if isinstance(fresh, Failure):
+                    return Failure(fresh.failure())
+                base = fresh.unwrap()
+            written = self._write_status(base, effect)
+            if not _is_conflict(written) or attempt == attempts - 1:
+                return written.map(lambda _: None).alt(lambda e: f"{e.kind.value}: {e.message}")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write_status(self, base: TaskAction, effect: PersistStatus) -> Result[TaskAction, StoreError]:
+        status = effect.status
+        if effect.scope is StatusScope.CONDITION_FIELDS:
+            status = replace(
+                base.status,
+                conditions=status.conditions,
+                phase_history=status.phase_history,
+                error_state=status.error_state,
+            )
+        started = time.perf_counter()
+        written = _guard(lambda: self.ports.store.update_status(replace(base, status=status)), _unavailable)
+        self.ports.metrics.k8s_duration("status_update", isinstance(written, Failure), time.perf_counter() - started)
+        return written
+
+    def _update_metadata(self, metadata: ObjectMeta) -> Result[None, str]:
+        started = time.perf_counter()
+        written = _guard(lambda: self.ports.store.update(replace(self.read, metadata=metadata)), _unavailable)
+        self.ports.metrics.k8s_duration("update", isinstance(written, Failure), time.perf_counter() - started)
+        return written.map(lambda _: None).alt(lambda e: f"{e.kind.value}: {e.message}")
+
+    def _warn(self, reason: str, action: str, note: str) -> None:
+        meta = self.read.metadata
+        try:
+            self.ports.recorder.warn(meta.namespace, meta.name, reason, action, note)
+        except Exception:
+            log.exception("recording a warning event failed", extra={"taskaction": self._key()})
+
+    def _key(self) -> str:
+        return f"{self.read.metadata.namespace}/{self.read.metadata.name}"
+
+    def on_failure(self, effect: FinalEffect, error: str) -> PassResult | None:
+        """Apply the effect's declared failure meaning; None means "go on with the next effect"."""
+        meaning: OnFailure = getattr(effect, "on_failure", Ignore("recorder and log effects never fail"))
+        if isinstance(effect, RecordActionEvent) and effect.warning is not None:
+            warning = effect.warning
+            self._warn(warning.reason, warning.action, warning.note_prefix + error)
+        match meaning:
+            case Ignore(why):
+                log.warning("%s: %s", why, error, extra={"taskaction": self._key()})
+                return None
+            case Requeue(after):
+                log.info("%s failed, requeue after %s: %s", type(effect).__name__, after, error)
+                return RequeueAfter(after)
+            case FailPass():
+                return Failed(f"{type(effect).__name__}: {error}")
+        raise AssertionError(f"unknown failure meaning {meaning!r}")  # pragma: no cover
+
+
+_LOG_LEVELS: Final = {LogLevel.INFO: log.info, LogLevel.WARNING: log.warning, LogLevel.ERROR: log.error}
+
+
+def error_text(error: BaseException) -> str:
+    """Go ``err.Error()`` for a raised error: ``[<code>] <message>`` for coded errors, with
+    ``, caused by: <cause>`` when chained (R58), else the exception's own text."""
+    if isinstance(error, PluginError):
+        text = f"[{error.code}] {error.message}" if error.code else error.message
+        if error.__cause__ is not None:
+            text = f"{text}, caused by: {error_text(error.__cause__)}"
+        return text
+    return str(error) or type(error).__name__
+
+
+def _unavailable(message: str) -> StoreError:
+    return StoreError(StoreErrorKind.UNAVAILABLE, message)
+
+
+def _store(call: Callable[[], Result[TaskAction, StoreError]]) -> Result[None, str]:
+    return _guard(call, _unavailable).map(lambda _: None).alt(lambda e: f"{e.kind.value}: {e.message}")
+
+
+def _store_get(store: TaskActionStore, task_action: TaskAction) -> Result[TaskAction, str]:
+    meta = task_action.metadata
+    return _guard(lambda: store.get(meta.namespace, meta.name), _unavailable).alt(
+        lambda e: f"{e.kind.value}: {e.message}"
+    )
+
+
+def _is_conflict(result: Result[TaskAction, StoreError]) -> bool:
+    return isinstance(result, Failure) and result.failure().kind is StoreErrorKind.CONFLICT
+
+
+def resolve_plugin(ports: Ports, task_type: str) -> PluginResolution:
+    """R100: the plugin for ``task_type`` as an observation."""
+    resolved = _guard(lambda: ports.plugins.resolve(task_type), PortFailure)
+    if isinstance(resolved, Failure):
+        return Failure(resolved.failure())
+    return Success(PluginResolved(resolved.unwrap().id))
+
+
+def run_pass(ports: Ports, policy: Policy, namespace: str, name: str, max_rounds: int = MAX_ROUNDS) -> PassReport:
+    """One reconcile pass of ``namespace/name`` (Go ``Reconcile``). Never raises for adapter failures."""
+    started = time.perf_counter()
+    read = _guard(lambda: ports.store.get(namespace, name), _unavailable)
+    ports.metrics.k8s_duration("get", isinstance(read, Failure), time.perf_counter() - started)
+    if isinstance(read, Failure):
+        error = read.failure()
+        result: PassResult = Done() if error.kind is StoreErrorKind.NOT_FOUND else Failed(error.message)  # X1/X2
+        return PassReport(namespace, name, 0, (), (), result, time.perf_counter() - started, None)
+    task_action = read.unwrap()
+    run = _Pass(ports, policy, task_action)
+    observations = Observations(now=ports.clock.now(), plugin=resolve_plugin(ports, task_action.spec.task_type))
+    decision = _decide(run, task_action, observations, max_rounds)
+    result = _perform_all(run, decision)
+    report = PassReport(
+        namespace,
+        name,
+        len(run.questions) + 1,
+        tuple(run.questions),
+        tuple(run.performed),
+        result,
+        time.perf_counter() - started,
+        decision.task_action,
+    )
+    ports.metrics.pass_done(report.result.__class__.__name__, report.duration_s)
+    log.debug(
+        "pass %s/%s: %d rounds, effects %s, result %s in %.1f ms",
+        namespace,
+        name,
+        report.rounds,
+        ",".join(report.effects_performed),
+        report.result,
+        report.duration_s * 1000,
+    )
+    return report
+
+
+def _decide(run: _Pass, task_action: TaskAction, observations: Observations, max_rounds: int) -> Decision:
+    for _ in range(max_rounds):
+        round_ = reconcile(task_action, observations, run.policy)
+        if isinstance(round_, Decision):
+            return round_
+        assert isinstance(round_, Ask)
+        observations = run.answer(observations, round_.question)
+    raise RuntimeError(f"reconcile asked more than {max_rounds} questions: {run.questions}; this is a core bug")
+
+
+def _perform_all(run: _Pass, decision: Decision) -> PassResult:
+    for effect in decision.effects:
+        outcome = run.perform(effect)
+        run._after(type(effect).__name__)
+        if isinstance(outcome, Failure):
+            stop = run.on_failure(effect, outcome.failure())
+            if stop is not None:
+                return stop
+    return decision.result
+
+
+async def run_pass_async(
+    ports: Ports, policy: Policy, namespace: str, name: str, max_rounds: int = MAX_ROUNDS
+) -> PassReport:
+    """:func:`run_pass` for asyncio callers: the pass runs in a worker thread, so slow adapters never block the
+    event loop."""
+    return await asyncio.to_thread(run_pass, ports, policy, namespace, name, max_rounds)
