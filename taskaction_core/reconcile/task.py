@@ -244,7 +244,9 @@ def _after_handle(
     info = post.info
     if not short_circuited and is_system_retryable_failure(info):
         working, abort = reset_plugin_resource(facts.original, facts.plugin_id, _context(facts))
-        cleanup = _cleanup(facts, with_context=False)
+        # D3 has nothing left to clean: R62 just aborted the resource and R54 step 4 already released a serializable
+        # reservation in ``effects``; a second Abort/Release at the ceiling would only duplicate them.
+        cleanup = Cleanup(facts.plugin_id, None, None)
         error = system_error_from_phase_info(info)
         return record_system_error(facts.original, working, error, cleanup, facts.now, facts.policy, (*effects, abort))
     if not short_circuited and info.phase is PluginPhase.RETRYABLE_FAILURE:
