@@ -56,7 +56,11 @@ class CacheConfig:
 
 def cache_reservation_owner_id(task_action: TaskAction) -> str:
     """R50: ``<namespace>/<name>``; the separator is present even for an empty namespace."""
-    return f"{task_action.metadata.namespace}/{task_action.metadata.name}"
+    return _owner_id(task_action.metadata.namespace, task_action.metadata.name)
+
+
+def _owner_id(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
 
 
 def build_task_cache_config(task_action: TaskAction) -> Result[CacheConfig | None, str]:
@@ -90,7 +94,7 @@ def _cache_config(
         interface=template.interface,
         input_path=input_path(input_prefix(input_uri)),
     )
-    return Success(CacheConfig(key, f"{namespace}/{name}", metadata.cache_serializable))
+    return Success(CacheConfig(key, _owner_id(namespace, name), metadata.cache_serializable))
 
 
 def cache_task_info(status: CacheStatus, reason: str, now: datetime) -> TaskInfo:

@@ -239,8 +239,9 @@ def _after_handle(
     if isinstance(post, PutCache):
         return Ask(post)
     effects = (*effects, *post.effects)
-    if post.error is not None:
-        return _endless_failure(facts, post.error, effects)
+    # X18 cannot happen here: post-processing fails only on a cache-config error, and the same config was built
+    # from the same fields in pre-evaluation, which already exited on it (R52 step 1). Go has the same shape.
+    assert post.error is None, post.error
     info = post.info
     if not short_circuited and is_system_retryable_failure(info):
         working, abort = reset_plugin_resource(facts.original, facts.plugin_id, _context(facts))
