@@ -24,7 +24,7 @@ from taskaction_core.observations import Observations
 from taskaction_core.phases import ConditionStatus, ConditionType, Reason
 from taskaction_core.policy import Policy
 from taskaction_core.reconcile.status import set_conditions, status_changed, with_terminal_labels
-from taskaction_core.records import ErrorState, TaskAction, append_phase_history, is_terminal
+from taskaction_core.records import ErrorState, TaskAction, append_phase_history
 
 MSG_WAITING: Final = "waiting for signal"
 CODE_INVALID_SPEC: Final = "InvalidSpec"
@@ -115,10 +115,9 @@ def _conclude(
         task_action, status=replace(status, conditions=conditions, phase_history=history, error_state=error_state)
     )
     effects = _persist(task_action, working, policy)
-    if is_terminal(working.status.conditions):
-        working, labels = with_terminal_labels(working, now)
-        effects = (*effects, *labels)
-    return Decision(working, effects, Done())
+    # R84 checks isTerminal before labelling; every caller has just set Succeeded or Failed to True, so it holds.
+    working, labels = with_terminal_labels(working, now)
+    return Decision(working, (*effects, *labels), Done())
 
 
 def _pause(task_action: TaskAction, deadline: datetime | None, now: datetime, policy: Policy) -> Decision:

@@ -62,19 +62,19 @@ def handle_abort_and_finalize(task_action: TaskAction, observations: Observation
     effects: tuple[FinalEffect, ...] = (
         AbortPlugin(plugin_id, context.unwrap(), retry),
         FinalizePlugin(plugin_id, context.unwrap(), retry),
-        *_release(task_action),
+        *_release(task_action, policy),
         *_abort_event(task_action, observations.now, policy),
     )
     return remove_finalizer(task_action, effects)
 
 
-def _release(task_action: TaskAction) -> tuple[FinalEffect, ...]:
-    """R89: release a serialized reservation; a config error is only logged."""
+def _release(task_action: TaskAction, policy: Policy) -> tuple[FinalEffect, ...]:
+    """R89: release a serialized reservation; a config error is only logged. R56: only with a catalog configured."""
     config = build_task_cache_config(task_action)
     if isinstance(config, Failure):
         return (Log(LogLevel.WARNING, f"cannot build cache config during deletion: {config.failure()}"),)
     cache = config.unwrap()
-    if cache is None or not cache.serializable:
+    if cache is None or not cache.serializable or not policy.catalog_enabled:
         return ()
     return (release_cache_reservation(cache),)
 

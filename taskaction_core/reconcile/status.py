@@ -158,6 +158,12 @@ def _with(
     return StatusView(conditions, history, error_state)
 
 
+_GO_JSON_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+"""Go ``encoding/json`` escapes HTML characters and, always, the JS line terminators U+2028/U+2029 (R42)."""
+
+
 def state_json(task_action: TaskAction, phase_name: str, now: datetime) -> str:
     """R42: compact JSON with sorted keys, Go ``encoding/json`` escaping, timestamp in ``now``'s own zone."""
     spec = task_action.spec
@@ -167,7 +173,7 @@ def state_json(task_action: TaskAction, phase_name: str, now: datetime) -> str:
         "timestamp": rfc3339_seconds(now),
     }
     text = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.translate(_GO_JSON_ESCAPES)
 
 
 def status_changed(old: TaskActionStatus, new: TaskActionStatus, policy: Policy) -> bool:
