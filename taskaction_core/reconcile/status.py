@@ -5,7 +5,7 @@ event-then-status persistence (R65) and the terminal GC labels (R67).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from pyrsistent import pmap
@@ -32,6 +32,7 @@ from taskaction_core.records import (
     TERMINATED,
     Condition,
     ErrorState,
+    ObjectMeta,
     PhaseHistoryEntry,
     TaskAction,
     TaskActionStatus,
@@ -167,13 +168,18 @@ _GO_JSON_ESCAPES = str.maketrans(
 def state_json(task_action: TaskAction, phase_name: str, now: datetime) -> str:
     """R42: compact JSON with sorted keys, Go ``encoding/json`` escaping, timestamp in ``now``'s own zone."""
     spec = task_action.spec
-    document = {
-        "actionId": f"{spec.run_name}/{spec.action_name}",
-        "phase": phase_name,
-        "timestamp": rfc3339_seconds(now),
-    }
+    action_id = f"{spec.run_name}/{spec.action_name}"
+    timestamp = rfc3339_seconds(now)
+    if _json_safe(action_id) and _json_safe(phase_name):
+        return f'{{"actionId":"{action_id}","phase":"{phase_name}","timestamp":"{timestamp}"}}'
+    document = {"actionId": action_id, "phase": phase_name, "timestamp": timestamp}
     text = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return text.translate(_GO_JSON_ESCAPES)
+
+
+def _json_safe(text: str) -> bool:
+    """True when ``text`` needs no escaping in Go JSON (the common case, formatted without ``json.dumps``)."""
+    return text.isascii() and text.isprintable() and not any(c in text for c in '"\\<>&')
 
 
 def status_changed(old: TaskActionStatus, new: TaskActionStatus, policy: Policy) -> bool:
@@ -243,6 +249,9 @@ def record_action_event(
     return RecordActionEvent(event, FailPass(), warning)
 
 
+_TERMINATED_LABEL: PMap[str, str] = pmap({LABEL_TERMINATION_STATUS: TERMINATED})
+
+
 def ensure_terminal_labels(task_action: TaskAction, now: datetime) -> PMap[str, str] | None:
     """R67: the labels to merge-patch, or None when both GC labels are already present.
 
@@ -253,7 +262,7 @@ def ensure_terminal_labels(task_action: TaskAction, now: datetime) -> PMap[str, 
     if labels.get(LABEL_TERMINATION_STATUS) == TERMINATED and labels.get(LABEL_COMPLETED_TIME):
         return None
     completed = label_time(terminal_transition_time(task_action.status.conditions, now))
-    return pmap({LABEL_TERMINATION_STATUS: TERMINATED, LABEL_COMPLETED_TIME: completed})
+    return _TERMINATED_LABEL.set(LABEL_COMPLETED_TIME, completed)
 
 
 def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAction, tuple[FinalEffect, ...]]:
@@ -261,5 +270,19 @@ def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAc
     patch = ensure_terminal_labels(task_action, now)
     if patch is None:
         return task_action, ()
-    metadata = replace(task_action.metadata, labels=task_action.metadata.labels.update(patch))
-    return replace(task_action, metadata=metadata), (PatchLabels(patch, FailPass()),)
+    meta = task_action.metadata
+    completed = patch[LABEL_COMPLETED_TIME]
+    labels = meta.labels.set(LABEL_TERMINATION_STATUS, TERMINATED).set(LABEL_COMPLETED_TIME, completed)
+    metadata = ObjectMeta(
+        meta.name,
+        meta.namespace,
+        meta.uid,
+        labels,
+        meta.annotations,
+        meta.finalizers,
+        meta.deletion_timestamp,
+        meta.creation_timestamp,
+        meta.resource_version,
+        meta.generation,
+    )
+    return TaskAction(metadata, task_action.spec, task_action.status), (PatchLabels(patch, FailPass()),)

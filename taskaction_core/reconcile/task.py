@@ -319,19 +319,21 @@ def _apply(
         and cache_status == base.cache_status
     ):
         return base
-    return replace(
-        base,
-        conditions=mapped.conditions,
-        phase_history=mapped.history,
-        error_state=mapped.error_state,
-        plugin_state=plugin_state,
-        plugin_state_version=state_version,
-        attempts=attempts,
-        system_failures=failures,
-        plugin_phase=phase_name,
-        plugin_phase_version=info.version,
-        cache_status=cache_status,
-        state_json=state_json(facts.original, phase_name, now),
+    return TaskActionStatus(
+        state_json(facts.original, phase_name, now),
+        plugin_state,
+        state_version,
+        phase_name,
+        info.version,
+        attempts,
+        failures,
+        cache_status,
+        mapped.conditions,
+        mapped.history,
+        mapped.error_state,
+        base.signal_value,
+        base.signalled_by,
+        base.signalled_at,
     )
 
 
@@ -349,7 +351,7 @@ def _finish(
     result = RequeueAfter(facts.policy.requeue_after)
     if status is original.status:
         return Decision(original, effects, result)
-    working = replace(original, status=status)
+    working = TaskAction(original.metadata, original.spec, status)
     effects = (*effects, *update_task_action_status(original, working, info, facts.now, facts.policy))
     if is_terminal(status.conditions):
         working, labels = with_terminal_labels(working, facts.now)
