@@ -87,7 +87,8 @@ from taskaction_core.records import ObjectMeta, TaskAction
 log = logging.getLogger("taskaction_core.interpreter")
 
 MAX_ROUNDS: Final = 8
-"""Questions per pass are at most: lookup, write cached outputs, reservation, Handle, Put. More is a core bug."""
+"""Rounds (``reconcile`` calls) per pass: at most ``MAX_ROUNDS - 1`` questions, then the decision. A pass needs at
+most five questions (lookup, write cached outputs, reservation, Handle, Put); needing more is a core bug."""
 CONFLICT_RETRY_DELAY: Final = 0.010
 """R66: Kubernetes ``retry.DefaultRetry``: about 10 ms between attempts, jitter 0.1."""
 
@@ -417,7 +418,7 @@ def _decide(run: _Pass, task_action: TaskAction, observations: Observations, max
             return round_
         assert isinstance(round_, Ask)
         observations = run.answer(observations, round_.question)
-    raise RuntimeError(f"reconcile asked more than {max_rounds} questions: {run.questions}; this is a core bug")
+    raise RuntimeError(f"reconcile did not decide within {max_rounds} rounds (questions {run.questions}); a core bug")
 
 
 def _perform_all(run: _Pass, decision: Decision) -> PassResult:
