@@ -7,12 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from taskaction_core.adapters.clock import SystemClock
 from taskaction_core.interpreter.ports import Clock, Recorder
 from taskaction_core.testing.fakes import ManualClock, RecordedWarning, RecordingRecorder
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
-CLOCK_FACTORIES: dict[str, Callable[[datetime], Clock]] = {"manual": ManualClock}
+CLOCK_FACTORIES: dict[str, Callable[[datetime], Clock]] = {
+    "manual": ManualClock,
+    "system": lambda _start: SystemClock(),
+}
 
 
 def test_recorder_identical_warnings_aggregate_with_count_and_times() -> None:

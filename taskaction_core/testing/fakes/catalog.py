@@ -1,7 +1,7 @@
 """An in-memory cache service (R92–R98) with explicit NotFound/AlreadyExists outcomes (D9).
 
 Entries hold the bytes of the outputs file at Put time and the time they were written; reservations hold their owner
-and expiry. Both are keyed by :func:`~taskaction_core.testing.fakes.catalog_key.derive_catalog_key`, so two
+and expiry. Both are keyed by :func:`~taskaction_core.adapters.catalog_key.derive_catalog_key`, so two
 CacheKeys that differ only in the task version, or in an input listed in ``cache_ignore_input_vars``, share an
 entry and a reservation, as with the real service.
 
@@ -18,8 +18,8 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
+from taskaction_core.adapters.catalog_key import derive_catalog_key, identifier_text
 from taskaction_core.effects import CacheKey, CacheMetadata
-from taskaction_core.gofmt import go_quote
 from taskaction_core.interpreter.ports import (
     CatalogLimits,
     CatalogReservation,
@@ -28,12 +28,11 @@ from taskaction_core.interpreter.ports import (
     DataStore,
 )
 from taskaction_core.observations import CacheHit, CatalogErrorKind, CatalogFailure
-from taskaction_core.template import Identifier
-from taskaction_core.testing.fakes.catalog_key import derive_catalog_key
 from taskaction_core.testing.faults import Faults
 
 CATALOG_METHODS: Final = ("get", "put", "get_or_extend_reservation", "release_reservation")
-_RESOURCE_TYPES: Final = ("UNSPECIFIED", "TASK", "WORKFLOW", "LAUNCH_PLAN", "DATASET")
+
+__all__ = ["CATALOG_METHODS", "CatalogEntry", "InMemoryCatalog", "identifier_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,21 +149,3 @@ class InMemoryCatalog:
             held = self._reservations.get(catalog_key)
             if held is not None and held.owner_id == owner_id:
                 del self._reservations[catalog_key]
-
-
-def identifier_text(identifier: Identifier) -> str:
-    """The identifier as Go's ``%v`` of a ``core.Identifier`` prints it: compact text format, zero fields omitted."""
-    parts: list[str] = []
-    if identifier.resource_type:
-        known = 0 <= identifier.resource_type < len(_RESOURCE_TYPES)
-        kind = _RESOURCE_TYPES[identifier.resource_type] if known else str(identifier.resource_type)
-        parts.append(f"resource_type:{kind}")
-    fields = (
-        ("project", identifier.project),
-        ("domain", identifier.domain),
-        ("name", identifier.name),
-        ("version", identifier.version),
-        ("org", identifier.org),
-    )
-    parts.extend(f"{name}:{go_quote(value)}" for name, value in fields if value)
-    return " ".join(parts)
