@@ -365,7 +365,8 @@ def _context(facts: _Pass) -> TaskExecutionContext:
 
 def _cleanup(facts: _Pass, with_context: bool) -> Cleanup:
     config = facts.config
-    cache = config.unwrap() if isinstance(config, Success) else None
+    # R56: nothing to release when no catalog is configured, even at the ceiling (D3).
+    cache = config.unwrap() if isinstance(config, Success) and facts.policy.catalog_enabled else None
     return Cleanup(facts.plugin_id, _context(facts) if with_context else None, cache)
 
 

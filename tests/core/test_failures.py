@@ -202,6 +202,15 @@ def test_handle_error_over_ceiling_d3_R61_releases_a_serializable_reservation_af
     ]
 
 
+def test_handle_error_over_ceiling_d3_R56_no_release_without_a_catalog() -> None:
+    """D3 with R56: when no catalog is configured there is no reservation to release, even for a serializable
+    template; only the Abort is added (found by the docs review: the interpreter has no catalog to call)."""
+    task_action = at_failures(3, status=TaskActionStatus(), cacheable=True, serializable=True)
+    decision = drive(task_action, Script(handle=handle_failed(ERR)), Policy(catalog_enabled=False))
+    assert not any(isinstance(effect, ReleaseReservation) for effect in decision.effects)
+    assert any(isinstance(effect, AbortPlugin) for effect in decision.effects)
+
+
 def test_handle_error_over_ceiling_R61_Q4_fresh_object_keeps_attempts_zero_event_says_one() -> None:
     """R61/Q4: attempts stays 0 in status; the event still reports attempt 1 (R74)."""
     task_action = a_task(status=TaskActionStatus(system_failures=3))
