@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import pytest
 from hypothesis import settings
+
+from taskaction_core.memo import clear_caches
 
 DEV_PROFILE = "dev"
 CI_PROFILE = "ci"
@@ -33,3 +36,10 @@ def choose_hypothesis_profile(environ: Mapping[str, str]) -> str:
 
 
 settings.load_profile(choose_hypothesis_profile(os.environ))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo_caches() -> None:
+    """Every test starts with empty core memo caches, so no test passes on a result another test computed
+    (mutation testing depends on this: a cached result would hide a mutated decoder)."""
+    clear_caches()
