@@ -24,7 +24,8 @@ class FakeMonotonicClock:
         self._now = start
         self._manual = manual
         self._conditions: weakref.WeakSet[threading.Condition] = weakref.WeakSet()
-        self._blocked: list[float | None] = []
+        self._blocked: list[tuple[float | None, float]] = []
+        """(deadline, the time at which the thread blocked) per thread blocked in wait_until."""
 
     def monotonic(self) -> float:
         with self._lock:
@@ -35,13 +36,14 @@ class FakeMonotonicClock:
             self._conditions.add(condition)
             if deadline is not None and self._now >= deadline:
                 return
-            self._blocked.append(deadline)
+            entry = (deadline, self._now)
+            self._blocked.append(entry)
             self._changed.notify_all()
         try:
             condition.wait()  # the caller holds condition; advance() notifies it under that same lock
         finally:
             with self._lock:
-                self._blocked.remove(deadline)
+                self._blocked.remove(entry)
                 self._changed.notify_all()
 
     def advance(self, seconds: float) -> None:
@@ -55,11 +57,17 @@ class FakeMonotonicClock:
             with condition:
                 condition.notify_all()
 
-    def await_blocked(self, count: int = 1, *, with_deadline: bool = False) -> None:
-        """Wait (wall time, bounded) until ``count`` threads block in ``wait_until`` (with a deadline, if asked)."""
+    def await_blocked(self, count: int = 1, *, with_deadline: bool = False, since: float | None = None) -> None:
+        """Wait (wall time, bounded) until ``count`` threads block in ``wait_until``: only those with a deadline if
+        ``with_deadline``, only those that blocked at clock time ``since`` or later if given (after an advance, this
+        tells threads that re-checked the new time from threads still asleep)."""
 
         def enough() -> bool:
-            sleepers = [d for d in self._blocked if d is not None or not with_deadline]
+            sleepers = [
+                deadline
+                for deadline, blocked_at in self._blocked
+                if (deadline is not None or not with_deadline) and (since is None or blocked_at >= since)
+            ]
             return len(sleepers) >= count
 
         with self._changed:
