@@ -5,14 +5,21 @@ Runs against every adapter in :data:`DATA_STORE_FACTORIES`.
 
 from __future__ import annotations
 
+import tempfile
+import uuid
 from collections.abc import Callable
 
 import pytest
 
+from taskaction_core.adapters.fsspec_store import FsspecDataStore
 from taskaction_core.interpreter.ports import DataErrorKind, DataStore
 from taskaction_core.testing.fakes import InMemoryDataStore
 
-DATA_STORE_FACTORIES: dict[str, Callable[[], DataStore]] = {"in-memory": InMemoryDataStore}
+DATA_STORE_FACTORIES: dict[str, Callable[[], DataStore]] = {
+    "in-memory": InMemoryDataStore,
+    "fsspec-local-files": lambda: FsspecDataStore(mounts={"mem://": tempfile.mkdtemp(prefix="ta-contract-") + "/"}),
+    "fsspec-memory": lambda: FsspecDataStore(mounts={"mem://": f"memory://{uuid.uuid4().hex}/"}),
+}
 
 URI = "mem://bucket/run/a/1/outputs.pb"
 
