@@ -2,6 +2,8 @@
 
 - :mod:`~taskaction_core.adapters.sqlite`: the embedded default — TaskAction store, catalog, event sink and
   recorder on one SQLite file, safe for several processes;
+- :mod:`~taskaction_core.adapters.apiserver`: the Kubernetes API server rules every real TaskAction store applies
+  (preconditions, what an update writes, label merge patches, continue tokens);
 - :mod:`~taskaction_core.adapters.clock`: the system clock;
 - :mod:`~taskaction_core.adapters.serialization`: TaskAction ⇄ JSON document with the wire names of R1–R5, shared by
   the stores and the manifest readers;

@@ -22,10 +22,11 @@ from taskaction_core.observations import CacheHit, CatalogErrorKind, Reservation
 from taskaction_core.template import Identifier
 from taskaction_core.testing.fakes import InMemoryCatalog, InMemoryDataStore, ManualClock
 from taskaction_core.testing.fakes.catalog import identifier_text
+from tests.adapters.factories import sqlite_catalog
 
 CatalogFactory = Callable[[DataStore, Clock, CatalogLimits], Catalog]
 
-CATALOG_FACTORIES: dict[str, CatalogFactory] = {"in-memory": InMemoryCatalog}
+CATALOG_FACTORIES: dict[str, CatalogFactory] = {"in-memory": InMemoryCatalog, "sqlite": sqlite_catalog}
 
 INPUTS_URI = "mem://bucket/run/a/inputs.pb"
 OUTPUTS_URI = "mem://bucket/run/a/1/outputs.pb"

@@ -16,6 +16,7 @@ from taskaction_core.action_event import ActionEvent, ActionId
 from taskaction_core.interpreter.ports import EventSink
 from taskaction_core.phases import ActionPhase
 from taskaction_core.testing.fakes import RecordingEventSink
+from tests.adapters.factories import sqlite_event_sink
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -25,7 +26,10 @@ class ReadableEventSink(EventSink, Protocol):
     def events(self) -> tuple[ActionEvent, ...]: ...
 
 
-EVENT_SINK_FACTORIES: dict[str, Callable[[], ReadableEventSink]] = {"recording": RecordingEventSink}
+EVENT_SINK_FACTORIES: dict[str, Callable[[], ReadableEventSink]] = {
+    "recording": RecordingEventSink,
+    "sqlite": sqlite_event_sink,
+}
 
 
 @pytest.fixture(params=sorted(EVENT_SINK_FACTORIES))

@@ -16,10 +16,11 @@ from pyrsistent import pmap, pvector
 from taskaction_core.interpreter.ports import Clock, StoreErrorKind, TaskActionStore, WatchEvent, WatchEventType
 from taskaction_core.records import FINALIZER, ObjectMeta, TaskAction, TaskActionSpec, TaskActionStatus
 from taskaction_core.testing.fakes import InMemoryTaskActionStore, ManualClock
+from tests.adapters.factories import sqlite_store
 
 StoreFactory = Callable[[Clock], TaskActionStore]
 
-STORE_FACTORIES: dict[str, StoreFactory] = {"in-memory": InMemoryTaskActionStore}
+STORE_FACTORIES: dict[str, StoreFactory] = {"in-memory": InMemoryTaskActionStore, "sqlite": sqlite_store}
 
 OTHER_FINALIZER = "example.com/other"
 

@@ -1,0 +1,412 @@
+"""The TaskAction store on SQLite, with the Kubernetes API semantics of the in-memory fake (R24, R29, R66, R118).
+
+Theory of operation. ``task_actions`` holds each object as its JSON document (:func:`~taskaction_core.adapters.
+serialization.to_json`, the one wire shape) next to its resourceVersion; ``task_action_labels`` indexes the labels
+for selectors; ``counters`` holds the store-wide resourceVersion; ``changes`` is the change feed. Every write is one
+``BEGIN IMMEDIATE`` transaction (:meth:`Database.write`) that reads the stored object, checks the precondition,
+computes the new object, takes the next resourceVersion, writes the row *and* appends one row to ``changes``. Writers
+are serialized by SQLite's file lock, so across threads and processes:
+
+- a precondition can never pass for two writers holding the same resourceVersion (CONFLICT for the second, R66);
+- resourceVersions are committed in increasing order and the feed has no holes: change N+1 never becomes visible
+  before change N, so a reader that remembers the last version it saw misses nothing.
+
+Semantics shared with the fake and pinned by ``tests/contract/test_store.py``: ``update`` writes labels,
+annotations, finalizers and spec, ``update_status`` only the status, ``patch_labels`` merges labels without
+precondition, ``create`` drops the status, a write that changes nothing is not a write (no new resourceVersion, no
+change row), ``delete`` of an object with finalizers only sets ``deletionTimestamp`` (and bumps the generation), and
+removing the last finalizer of such an object deletes it. Lists are ordered by (namespace, name) and paged with an
+opaque continue token; like the fake, a continued list reads the current state rather than a snapshot.
+
+Watches (:class:`SqliteWatch`) poll ``changes`` every ``poll_interval`` (default 50 ms) for rows newer than the last
+one they returned, so another process's write is seen within about one poll interval of its commit; a ``get`` that
+finds events already committed returns at once. ``changes`` keeps the newest ``change_retention`` rows (default
+100,000), pruned in each write transaction; a watch that falls further behind logs an error naming the missed
+versions and carries on (where the API server would answer 410 Gone and the informer would relist).
+
+Failures: a lock held past the busy timeout, an I/O error, or an unreadable stored document is UNAVAILABLE (the
+caller retries); bugs in the SQL propagate as exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Final, TypeVar
+
+from returns.result import Failure, Result, Success
+
+from taskaction_core.adapters.apiserver import (
+    RESOURCE,
+    Key,
+    already_exists,
+    apply_labels,
+    apply_update,
+    check_precondition,
+    decode_continue_token,
+    encode_continue_token,
+    not_found,
+)
+from taskaction_core.adapters.serialization import from_json, to_json
+from taskaction_core.adapters.sqlite.db import Database, is_unavailable
+from taskaction_core.interpreter.ports import Clock, Page, StoreError, StoreErrorKind, WatchEvent, WatchEventType
+from taskaction_core.records import TaskAction, TaskActionStatus
+
+__all__ = ["DEFAULT_CHANGE_RETENTION", "DEFAULT_POLL_INTERVAL", "SqliteTaskActionStore", "SqliteWatch"]
+
+DEFAULT_POLL_INTERVAL: Final = timedelta(milliseconds=50)
+DEFAULT_CHANGE_RETENTION: Final = 100_000
+
+_WATCH_BATCH: Final = 500
+
+_log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class _UnreadableObject(Exception):
+    """A stored document that :func:`from_json` rejects: the file was edited or corrupted outside this adapter."""
+
+
+class SqliteTaskActionStore:
+    """The SQLite :class:`~taskaction_core.interpreter.ports.TaskActionStore`. Thread- and process-safe.
+
+    ``clock`` stamps creationTimestamp and deletionTimestamp, as the API server's clock does.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        poll_interval: timedelta = DEFAULT_POLL_INTERVAL,
+        change_retention: int = DEFAULT_CHANGE_RETENTION,
+    ) -> None:
+        if change_retention < 1:
+            raise ValueError(f"change_retention must be at least 1, got {change_retention}")
+        self._database = database
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._retention = change_retention
+
+    # -- port ----------------------------------------------------------------------------------------------------------
+
+    def get(self, namespace: str, name: str) -> Result[TaskAction, StoreError]:
+        def read() -> Result[TaskAction, StoreError]:
+            with self._database.read() as connection:
+                return _as_result(_find(connection, (namespace, name)))
+
+        return self._guarded(read)
+
+    def list(
+        self,
+        namespace: str | None,
+        label_selector: Mapping[str, str | None],
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> Result[Page, StoreError]:
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        after = decode_continue_token(continue_token)
+        if after is None:
+            return Failure(StoreError(StoreErrorKind.INVALID, f"invalid continue token {continue_token!r}"))
+        sql, parameters = _list_query(namespace, label_selector, after, limit)
+
+        def read() -> Result[Page, StoreError]:
+            with self._database.read() as connection:
+                rows = connection.execute(sql, parameters).fetchall()
+            items = tuple(_decode(str(document), (str(ns), str(name))) for ns, name, document in rows)
+            if limit and len(items) > limit:
+                last = items[limit - 1].metadata
+                return Success(Page(items[:limit], encode_continue_token((last.namespace, last.name))))
+            return Success(Page(items))
+
+        return self._guarded(read)
+
+    def create(self, task_action: TaskAction) -> Result[TaskAction, StoreError]:
+        meta = task_action.metadata
+        if not meta.name or not meta.namespace:
+            return Failure(StoreError(StoreErrorKind.INVALID, "metadata.name and metadata.namespace are required"))
+        if meta.resource_version:
+            message = "resourceVersion should not be set on objects to be created"
+            return Failure(StoreError(StoreErrorKind.INVALID, message))
+        new = TaskAction(
+            metadata=replace(
+                meta,
+                uid=str(uuid.uuid4()),
+                creation_timestamp=self._clock.now(),
+                deletion_timestamp=None,
+                generation=1,
+            ),
+            spec=task_action.spec,
+            status=TaskActionStatus(),
+        )
+
+        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
+            if _exists(connection, (meta.namespace, meta.name)):
+                return already_exists(meta.name)
+            return self._commit(connection, new, WatchEventType.ADDED)
+
+        return self._write(write)
+
+    def update(self, task_action: TaskAction) -> Result[TaskAction, StoreError]:
+        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
+            found = check_precondition(_find(connection, _key(task_action)), task_action)
+            if isinstance(found, StoreError):
+                return found
+            candidate = apply_update(found, task_action)
+            if isinstance(candidate, StoreError) or candidate == found:
+                return candidate
+            deleting = found.metadata.deletion_timestamp is not None and not candidate.metadata.finalizers
+            return self._commit(connection, candidate, WatchEventType.DELETED if deleting else WatchEventType.MODIFIED)
+
+        return self._write(write)
+
+    def update_status(self, task_action: TaskAction) -> Result[TaskAction, StoreError]:
+        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
+            found = check_precondition(_find(connection, _key(task_action)), task_action)
+            if isinstance(found, StoreError):
+                return found
+            return self._commit_if_changed(connection, found, replace(found, status=task_action.status))
+
+        return self._write(write)
+
+    def patch_labels(
+        self, namespace: str, name: str, labels: Mapping[str, str | None]
+    ) -> Result[TaskAction, StoreError]:
+        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
+            found = _find(connection, (namespace, name))
+            if isinstance(found, StoreError):
+                return found
+            return self._commit_if_changed(connection, found, apply_labels(found, labels))
+
+        return self._write(write)
+
+    def delete(self, namespace: str, name: str) -> Result[None, StoreError]:
+        now = self._clock.now()
+
+        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
+            found = _find(connection, (namespace, name))
+            if isinstance(found, StoreError):
+                return found
+            meta = found.metadata
+            if not meta.finalizers:
+                return self._commit(connection, found, WatchEventType.DELETED)
+            if meta.deletion_timestamp is None:
+                marked = replace(meta, deletion_timestamp=now, generation=meta.generation + 1)
+                return self._commit(connection, replace(found, metadata=marked), WatchEventType.MODIFIED)
+            return found
+
+        return self._write(write).map(lambda _: None)
+
+    def watch(self) -> SqliteWatch:
+        """A watch from the current resourceVersion on. Raises ``sqlite3.Error`` if the file cannot be read."""
+        with self._database.read() as connection:
+            start = _current_revision(connection)
+        return SqliteWatch(self._database, start, self._poll_interval)
+
+    # -- diagnostics ---------------------------------------------------------------------------------------------------
+
+    def objects(self) -> tuple[TaskAction, ...]:
+        """Every stored object, ordered by (namespace, name). Raises on a storage failure (a test helper)."""
+        return self.list(None, {}).unwrap().items
+
+    @property
+    def resource_version(self) -> str:
+        """The store's current resourceVersion ("0" before the first write)."""
+        with self._database.read() as connection:
+            return str(_current_revision(connection))
+
+    # -- internals -----------------------------------------------------------------------------------------------------
+
+    def _write(
+        self, operation: Callable[[sqlite3.Connection], TaskAction | StoreError]
+    ) -> Result[TaskAction, StoreError]:
+        """Run ``operation`` in one ``BEGIN IMMEDIATE`` transaction. A StoreError outcome has written nothing."""
+
+        def transaction() -> Result[TaskAction, StoreError]:
+            with self._database.write() as connection:
+                return _as_result(operation(connection))
+
+        return self._guarded(transaction)
+
+    def _guarded(self, operation: Callable[[], Result[T, StoreError]]) -> Result[T, StoreError]:
+        try:
+            return operation()
+        except _UnreadableObject as error:
+            return Failure(StoreError(StoreErrorKind.UNAVAILABLE, str(error)))
+        except sqlite3.Error as error:
+            if not is_unavailable(error):
+                raise
+            message = f"sqlite store {self._database.path}: {error}"
+            return Failure(StoreError(StoreErrorKind.UNAVAILABLE, message))
+
+    def _commit_if_changed(
+        self, connection: sqlite3.Connection, found: TaskAction, candidate: TaskAction
+    ) -> TaskAction:
+        """A write that changes nothing is not a write: no new resourceVersion, no change row (as the API server)."""
+        if candidate == found:
+            return found
+        return self._commit(connection, candidate, WatchEventType.MODIFIED)
+
+    def _commit(
+        self, connection: sqlite3.Connection, task_action: TaskAction, event_type: WatchEventType
+    ) -> TaskAction:
+        """Store (or, for DELETED, remove) ``task_action`` under the next resourceVersion and append it to the feed."""
+        connection.execute("UPDATE counters SET value = value + 1 WHERE name = 'resource_version'")
+        revision = _current_revision(connection)
+        stored = replace(task_action, metadata=replace(task_action.metadata, resource_version=str(revision)))
+        key = _key(stored)
+        if event_type is WatchEventType.DELETED:
+            connection.execute("DELETE FROM task_actions WHERE namespace = ? AND name = ?", key)
+        else:
+            _upsert(connection, stored, revision)
+        connection.execute(
+            "INSERT INTO changes (resource_version, type, namespace, name) VALUES (?, ?, ?, ?)",
+            (revision, event_type.value, *key),
+        )
+        connection.execute("DELETE FROM changes WHERE resource_version <= ?", (revision - self._retention,))
+        return stored
+
+
+class SqliteWatch:
+    """A :class:`~taskaction_core.interpreter.ports.Watch` polling the ``changes`` table. Thread-safe.
+
+    Sees the writes of every process using the file, in resourceVersion order, from ``after`` on.
+    """
+
+    def __init__(self, database: Database, after: int, poll_interval: timedelta) -> None:
+        self._database = database
+        self._after = after
+        self._poll_seconds = poll_interval.total_seconds()
+        self._buffer: deque[WatchEvent] = deque()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+
+    def get(self, timeout: float | None = None) -> WatchEvent | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._closed.is_set():
+            event = self._next()
+            if event is not None:
+                return event
+            wait = self._poll_seconds if deadline is None else min(self._poll_seconds, deadline - time.monotonic())
+            if wait <= 0:
+                return None
+            self._closed.wait(wait)
+        return None
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _next(self) -> WatchEvent | None:
+        with self._lock:
+            if not self._buffer:
+                self._buffer.extend(self._poll())
+            return self._buffer.popleft() if self._buffer else None
+
+    def _poll(self) -> list[WatchEvent]:
+        """New rows of ``changes``; a failed read is logged and retried at the next poll (reads rarely fail in WAL)."""
+        try:
+            with self._database.read() as connection:
+                rows = connection.execute(
+                    "SELECT resource_version, type, namespace, name FROM changes"
+                    " WHERE resource_version > ? ORDER BY resource_version LIMIT ?",
+                    (self._after, _WATCH_BATCH),
+                ).fetchall()
+        except sqlite3.Error as error:
+            if not is_unavailable(error):
+                raise
+            _log.warning("watch on %s: polling the change feed failed, retrying: %s", self._database.path, error)
+            return []
+        if rows and int(rows[0][0]) != self._after + 1:
+            _log.error(
+                "watch on %s fell behind the change feed's retention: resourceVersions %d..%d were missed; relist",
+                self._database.path,
+                self._after + 1,
+                int(rows[0][0]) - 1,
+            )
+        if rows:
+            self._after = int(rows[-1][0])
+        return [WatchEvent(WatchEventType(str(kind)), str(ns), str(name), str(rv)) for rv, kind, ns, name in rows]
+
+
+# -- reading and writing rows ----------------------------------------------------------------------------------------
+
+
+def _key(task_action: TaskAction) -> Key:
+    return (task_action.metadata.namespace, task_action.metadata.name)
+
+
+def _current_revision(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT value FROM counters WHERE name = 'resource_version'").fetchone()
+    return int(row[0])
+
+
+def _exists(connection: sqlite3.Connection, key: Key) -> bool:
+    found = connection.execute("SELECT 1 FROM task_actions WHERE namespace = ? AND name = ?", key).fetchone()
+    return found is not None
+
+
+def _find(connection: sqlite3.Connection, key: Key) -> TaskAction | StoreError:
+    row = connection.execute("SELECT document FROM task_actions WHERE namespace = ? AND name = ?", key).fetchone()
+    if row is None:
+        return not_found(key[1])
+    return _decode(str(row[0]), key)
+
+
+def _decode(document: str, key: Key) -> TaskAction:
+    decoded = from_json(document)
+    if isinstance(decoded, Failure):
+        raise _UnreadableObject(f"stored {RESOURCE} {key[0]}/{key[1]} is unreadable: {decoded.failure()}")
+    return decoded.unwrap()
+
+
+def _upsert(connection: sqlite3.Connection, task_action: TaskAction, revision: int) -> None:
+    key = _key(task_action)
+    connection.execute(
+        "INSERT INTO task_actions (namespace, name, resource_version, document) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (namespace, name) DO UPDATE"
+        " SET resource_version = excluded.resource_version, document = excluded.document",
+        (*key, revision, to_json(task_action)),
+    )
+    connection.execute("DELETE FROM task_action_labels WHERE namespace = ? AND name = ?", key)
+    connection.executemany(
+        "INSERT INTO task_action_labels (namespace, name, key, value) VALUES (?, ?, ?, ?)",
+        [(*key, label, value) for label, value in task_action.metadata.labels.items()],
+    )
+
+
+def _list_query(
+    namespace: str | None, selector: Mapping[str, str | None], after: Key, limit: int
+) -> tuple[str, Sequence[object]]:
+    """SQL for one page: rows after the token's key, in the namespace, matching every selector entry (R118:
+    equality for a value, existence for None), one more than ``limit`` to tell whether another page follows."""
+    clauses = ["(t.namespace, t.name) > (?, ?)"]
+    parameters: list[object] = [*after]
+    if namespace is not None:
+        clauses.append("t.namespace = ?")
+        parameters.append(namespace)
+    for label, value in sorted(selector.items()):
+        match = "l.key = ?" if value is None else "l.key = ? AND l.value = ?"
+        clauses.append(
+            "EXISTS (SELECT 1 FROM task_action_labels l"
+            f" WHERE l.namespace = t.namespace AND l.name = t.name AND {match})"
+        )
+        parameters.extend([label] if value is None else [label, value])
+    sql = f"SELECT t.namespace, t.name, t.document FROM task_actions t WHERE {' AND '.join(clauses)}"
+    sql += " ORDER BY t.namespace, t.name"
+    if limit:
+        sql += " LIMIT ?"
+        parameters.append(limit + 1)
+    return sql, parameters
+
+
+def _as_result(outcome: TaskAction | StoreError) -> Result[TaskAction, StoreError]:
+    return Failure(outcome) if isinstance(outcome, StoreError) else Success(outcome)
