@@ -295,13 +295,14 @@ def run(
         printer = PhasePrinter(quiet)
         policy = Policy(requeue_after=requeue)
         controller = Controller(backend.ports(default_plugins(backend)), policy, workers=workers, on_pass=printer)
+        if not until_idle:
+            click.echo(f"controller running with {workers} workers on {backend.db_path}; Ctrl-C stops it")
         controller.start()
         try:
             if until_idle:
                 horizon = 2 * policy.requeue_after.total_seconds()
                 controller.run_until_idle(timeout=limit.total_seconds(), horizon=horizon)
             else:
-                click.echo(f"controller running with {workers} workers on {backend.db_path}; Ctrl-C stops it")
                 _wait_for_stop_signal()
         except TimeoutError as error:
             raise CliError(f"not idle after {timeout}: {error}") from None
@@ -320,10 +321,10 @@ class PhasePrinter:
         self._lock = threading.Lock()
 
     def __call__(self, report: PassReport) -> None:
-        if self._quiet or report.task_action is None:
-            return
-        phase = render.display_phase(report.task_action)
         key = (report.namespace, report.name)
+        if self._quiet or (report.task_action is None and key not in self._phases):
+            return
+        phase = "Deleted" if report.task_action is None else render.display_phase(report.task_action)
         with self._lock:
             before = self._phases.get(key)
             self._phases[key] = phase

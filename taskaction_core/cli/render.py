@@ -52,6 +52,7 @@ _STYLES: Final = {
     "TimedOut": "red",
     "Aborted": "red",
     "Deleting": "magenta",
+    "Deleted": "magenta",
     "Running": "cyan",
     "Paused": "yellow",
 }

@@ -6,7 +6,12 @@ Each test starts from an empty directory: the default ``./taskaction.db`` and ``
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -138,3 +143,24 @@ def test_usage_error_exits_2_without_traceback(tmp_path: Path) -> None:
     result = taskaction(tmp_path, "get", "-o", "xml")
     assert result.returncode == 2
     assert "Invalid value for '-o' / '--output'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_prints_phase_changes_and_stops_cleanly_on_interrupt(tmp_path: Path) -> None:
+    ok(taskaction(tmp_path, "apply", "-f", "-", stdin=dump_yaml([demo_actions(settings_for())[APPROVAL]])))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    command = [sys.executable, "-m", "taskaction_core.cli", "run", "--requeue-after", "200ms"]
+    with subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as run:
+        try:
+            deadline = time.monotonic() + 60
+            while "Paused" not in ok(taskaction(tmp_path, "get")) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            run.send_signal(signal.SIGINT)
+            output, errors = run.communicate(timeout=60)
+        finally:
+            run.kill()
+    lines = output.splitlines()
+    assert lines[0].startswith("controller running with 4 workers on "), output
+    assert lines[1:] == ["default/approval: Paused", lines[-1]] and lines[-1].startswith("controller stopped after ")
+    assert run.returncode == 0, errors
