@@ -124,7 +124,18 @@ def _duration(value: str, option: str) -> timedelta:
     return parsed.unwrap()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _InOrder(click.Group):
+    """Commands listed in the order they are defined (the order of a session), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(
+    cls=_InOrder,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    epilog="Start with: taskaction demo",
+)
 @click.version_option(package_name="taskaction-core", prog_name="taskaction")
 def cli() -> None:
     """Run Flyte 2 TaskActions on this machine: SQLite + local files + real processes."""

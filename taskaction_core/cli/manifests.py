@@ -274,15 +274,19 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def _load_documents(text: str) -> Result[list[object], ManifestError]:
-    """The documents of a YAML stream, or of JSON text (one object or a list kind)."""
+    """The documents of a YAML stream, or of JSON text (one object or a list kind). Text that starts like JSON but is
+    not JSON is read as YAML (a flow mapping); if that fails too, the JSON error is the one reported."""
+    json_error: ValueError | None = None
     if text.lstrip().startswith(("{", "[")):
         try:
             return Success([json.loads(text)])
         except ValueError as error:
-            return Failure(ManifestError("", f"not valid JSON: {error}"))
+            json_error = error  # maybe a YAML flow mapping ({name: x}): YAML decides
     try:
         return Success([document for document in yaml.load_all(text, Loader=_Loader) if document is not None])
     except yaml.YAMLError as error:
+        if json_error is not None:
+            return Failure(ManifestError("", f"not valid JSON: {json_error}"))
         return Failure(ManifestError("", f"not valid YAML: {' '.join(str(error).split())}"))
 
 

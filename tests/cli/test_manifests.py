@@ -120,6 +120,12 @@ def test_parse_manifests_list_kind_reads_its_items(kind: str) -> None:
     assert parse_manifests(json.dumps(document)) == Success((first, second))
 
 
+def test_parse_manifests_yaml_flow_mapping_is_not_mistaken_for_json() -> None:
+    text = "{apiVersion: flyte.org/v1, kind: TaskAction, metadata: {name: m}, spec: {runName: r, project: p, domain: d,"
+    text += " actionName: a}}"
+    assert parse_manifests(text).map(lambda items: items[0].spec.action_name) == Success("a")
+
+
 def test_parse_manifests_json_array_reads_its_items() -> None:
     first = a_full_task_action("one")
     text = json.dumps([json.loads(dump_json([first]))])
