@@ -57,8 +57,9 @@ __all__ = ["run_demo"]
 
 DEADLINE: Final = 50.0
 """Wall seconds for the whole script of moves; the demo normally needs well under 15."""
-REQUEUE: Final = timedelta(milliseconds=500)
-"""Poll interval of running tasks, and the cache reservation heartbeat (R51): expiry after 3 × 0.5 s."""
+REQUEUE: Final = timedelta(seconds=1)
+"""Poll interval of running tasks, and the cache reservation heartbeat (R51): a reservation lapses 3 s after the
+holder's last pass, which leaves a loaded machine room before the racing task could take it over."""
 REFRESH: Final = 0.1
 
 
