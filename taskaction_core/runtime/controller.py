@@ -136,7 +136,7 @@ class Controller:
         self.ports = ports
         self.policy = policy
         self.name = name
-        self.queue: WorkQueue[ObjectKey] = queue or WorkQueue(clock=clock)
+        self.queue: WorkQueue[ObjectKey] = queue if queue is not None else WorkQueue(clock=clock)
         self._workers = workers
         self._run = run
         self._on_pass = on_pass

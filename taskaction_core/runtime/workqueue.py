@@ -171,8 +171,8 @@ class DefaultControllerRateLimiter(Generic[K]):
         bucket: TokenBucket | None = None,
         clock: MonotonicClock = SYSTEM_CLOCK,
     ) -> None:
-        self._backoff: ItemExponentialBackoff[K] = backoff or ItemExponentialBackoff()
-        self._bucket = bucket or TokenBucket(clock=clock)
+        self._backoff: ItemExponentialBackoff[K] = backoff if backoff is not None else ItemExponentialBackoff()
+        self._bucket = bucket if bucket is not None else TokenBucket(clock=clock)
 
     def when(self, key: K) -> float:
         return max(self._backoff.when(key), self._bucket.reserve())
@@ -208,7 +208,9 @@ class WorkQueue(Generic[K]):
 
     def __init__(self, rate_limiter: RateLimiter[K] | None = None, clock: MonotonicClock = SYSTEM_CLOCK) -> None:
         self._clock = clock
-        self._limiter: RateLimiter[K] = rate_limiter or DefaultControllerRateLimiter(clock=clock)
+        self._limiter: RateLimiter[K] = (
+            rate_limiter if rate_limiter is not None else DefaultControllerRateLimiter(clock=clock)
+        )
         self._cond = threading.Condition()
         self._queue: deque[K] = deque()
         self._dirty: set[K] = set()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 
-from taskaction_core.decision import RequeueAfter
+from taskaction_core.decision import Done, RequeueAfter
 from taskaction_core.interpreter.driver import PassReport, Ports, run_pass
 from taskaction_core.interpreter.plugin_context import PluginContext
 from taskaction_core.interpreter.ports import StoreError, StoreErrorKind
@@ -24,6 +25,7 @@ from taskaction_core.runtime.controller import (
     PassRunner,
     setup_with_manager,
 )
+from taskaction_core.runtime.workqueue import WorkQueue
 from tests.runtime.fake_time import WAIT_TIMEOUT
 from tests.runtime.world import POLICY, RUNNING, SUCCESS, World, a_world
 
@@ -221,6 +223,42 @@ def test_controller_many_workers_many_keys_never_reconcile_one_key_twice_at_once
     assert world.plugin.concurrent_calls == ()
     assert controller.stats().violations == ()
     assert controller.stats().passes > len(names) * 3
+
+
+class LeakyQueue(WorkQueue[ObjectKey]):
+    """A broken queue that once forgets it handed a key out, so a second worker gets the same key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leaks = 1
+
+    def get(self, timeout: float | None = None) -> ObjectKey | None:
+        key = super().get(timeout)
+        if key is not None and self.leaks:
+            self.leaks -= 1
+            super().done(key)
+            self.add(key)
+        return key
+
+
+def test_controller_records_a_key_reconciled_twice_at_once_when_the_queue_breaks_its_promise() -> None:
+    world = a_world()
+    world.create("ta")
+    release = threading.Event()
+
+    def held(ports: Ports, policy: Policy, namespace: str, name: str) -> PassReport:
+        assert release.wait(WAIT_TIMEOUT)
+        return PassReport(namespace, name, 0, (), (), Done(), 0.0, None)
+
+    controller = Controller(world.ports, POLICY, workers=2, queue=LeakyQueue(), run=held)
+    with controller:
+        give_up = time.monotonic() + WAIT_TIMEOUT
+        while not controller.stats().violations:
+            assert time.monotonic() < give_up, "the overlap was not recorded"
+            release.wait(0.001)
+        release.set()
+
+    assert controller.stats().violations == (KEY,)
 
 
 def test_controller_stop_finishes_the_pass_in_flight_and_takes_no_new_key() -> None:
