@@ -35,19 +35,20 @@ from taskaction_core.records import PhaseHistoryEntry, TaskAction
 from taskaction_core.testing.builders import T0, a_task_action, observations_at, running, succeeded
 
 
-def _median_us(fn: Callable[[], object], rounds: int, inner: int) -> float:
-    """Median over ``rounds`` samples of the mean time of ``inner`` calls, in microseconds."""
-    samples = []
+def _interleaved_medians(cases: dict[str, Callable[[], object]], rounds: int, inner: int) -> dict[str, float]:
+    """Median µs per call of every case, sampling the cases in turn so machine load hits them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in cases}
     gc.disable()
     try:
         for _ in range(rounds):
-            start = time.perf_counter_ns()
-            for _ in range(inner):
-                fn()
-            samples.append((time.perf_counter_ns() - start) / inner / 1000)
+            for name, fn in cases.items():
+                start = time.perf_counter_ns()
+                for _ in range(inner):
+                    fn()
+                samples[name].append((time.perf_counter_ns() - start) / inner / 1000)
     finally:
         gc.enable()
-    return statistics.median(samples)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def _running_action(history: int = 0) -> TaskAction:
@@ -91,12 +92,13 @@ def main() -> None:
     assert isinstance(long_done, Decision) and len(long_done.task_action.status.phase_history) == 10_001
 
     status = steady.status
-    results = {
-        "floor_replace_status_us": _median_us(lambda: dataclasses.replace(status, attempts=2), args.rounds, args.inner),
-        "a_steady_running_us": _median_us(lambda: reconcile(steady, steady_obs, policy), args.rounds, args.inner),
-        "b_running_to_success_us": _median_us(lambda: reconcile(steady, success_obs, policy), args.rounds, args.inner),
-        "c_success_10k_history_us": _median_us(lambda: reconcile(long, success_obs, policy), args.rounds, args.inner),
+    cases: dict[str, Callable[[], object]] = {
+        "floor_replace_status_us": lambda: dataclasses.replace(status, attempts=2),
+        "a_steady_running_us": lambda: reconcile(steady, steady_obs, policy),
+        "b_running_to_success_us": lambda: reconcile(steady, success_obs, policy),
+        "c_success_10k_history_us": lambda: reconcile(long, success_obs, policy),
     }
+    results = _interleaved_medians(cases, args.rounds, args.inner)
     results["a_over_floor"] = results["a_steady_running_us"] / results["floor_replace_status_us"]
     results["c_over_b"] = results["c_success_10k_history_us"] / results["b_running_to_success_us"]
     targets = {

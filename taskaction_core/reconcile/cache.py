@@ -10,7 +10,7 @@ Go: ``executor/pkg/controller/taskaction_cache.go``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -264,9 +264,18 @@ def _populate(
         if not (already and policy.fixes(Deviation.D9_EXPLICIT_CATALOG_OUTCOMES)):
             status = CacheStatus.CACHE_PUT_FAILURE
             effects = (Log(LogLevel.ERROR, f"failed to write task outputs to cache: {failure.message}"),)
-    if info.info is not None:
-        resources = info.info.external_resources.append(ExternalResource(CACHE_RESOURCE_ID, status))
-        info = replace(info, info=replace(info.info, external_resources=resources))
+    task_info = info.info
+    if task_info is not None:
+        resources = task_info.external_resources.append(ExternalResource(CACHE_RESOURCE_ID, status))
+        task_info = TaskInfo(
+            task_info.occurred_at,
+            task_info.logs,
+            task_info.log_context,
+            task_info.reported_at,
+            resources,
+            task_info.additional_reasons,
+        )
+        info = PhaseInfo(info.phase, info.version, task_info, info.err, info.reason, info.cleanup_on_failure)
     if cache.serializable:
         effects = (*effects, release_cache_reservation(cache))
     return PostExecution(info, effects)
