@@ -33,6 +33,7 @@ from taskaction_core.cli import operations, render
 from taskaction_core.cli.backend import DEFAULT_DATA, DEFAULT_DB, Backend, default_plugins, open_backend
 from taskaction_core.cli.durations import parse_duration
 from taskaction_core.gofmt import go_duration
+from taskaction_core.plugins.flyte_sdk.__main__ import submit_command
 from taskaction_core.policy import Policy
 from taskaction_core.records import FINALIZER, TaskAction
 
@@ -395,3 +396,8 @@ def demo(workers: int, db: Path, data: Path, debug: bool) -> None:
     settings = _settings(db, data, debug)
     if not run_demo(settings.db, settings.data, workers):
         raise CliError("the demo failed: see the checks above")
+
+
+# Flyte 2 SDK tasks: `taskaction submit FILE.py:TASK -i name=value` builds the template offline, creates the
+# TaskAction and runs it to completion with the `python` SDK plugin (taskaction_core.plugins.flyte_sdk).
+cli.add_command(submit_command, name="submit")
