@@ -1,0 +1,531 @@
+"""Benchmark of the runtime on SQLite next to the raw SQLite ceiling measured in the same run (issue: SQLite adapters).
+
+    python benchmarks/bench_sqlite.py                    # 2,000 actions, 4 workers; prints a table
+    python benchmarks/bench_sqlite.py --json             # the same figures, machine-readable
+    python benchmarks/bench_sqlite.py --profile          # also cProfile the SQLite passes (figures then inflated)
+    python benchmarks/bench_sqlite.py --profile --workers 1 --no-fakes   # a profile without GIL and lock waits
+
+1. Library: ``--actions`` TaskActions are created in a SQLite file (temp dir) and driven to Succeeded by the
+   :class:`~taskaction_core.runtime.controller.Controller` (``--workers`` threads) over the SQLite store, event sink,
+   catalog and recorder, an in-memory data store and a per-key :class:`ScriptedPlugin` walking Queued → Running →
+   Success. Reported: passes/s, and *writing passes*/s = passes that performed ``PersistStatus`` (counted by the
+   controller's ``on_pass`` hook), both over the wall time from ``start`` to idle. Store writes (resourceVersions
+   taken) and stored events are reported next to them.
+2. Ceiling: on a fresh file opened through :class:`~taskaction_core.adapters.sqlite.db.Database` (same schema, WAL,
+   ``synchronous``, busy timeout), as many raw transactions as the library had writing passes, spread over as many
+   threads as workers, plain ``sqlite3`` with no library code on the path. Each is ``BEGIN IMMEDIATE``; read the
+   object row; the store's status-write statements (bump the counter, read it, upsert the document, clear the
+   labels, append and prune the change feed); insert one ActionEvent row; ``COMMIT``. The documents are the library
+   run's final documents and the events are its stored flyteidl2 bytes and keys.
+   Ratio = library writing passes/s ÷ ceiling transactions/s. Target ≥ 0.5.
+
+Context, not part of the ratio: the ceiling's work in the library's transaction layout (a read transaction for the
+get, one write transaction for the event, one for the status), and the same library run on the in-memory fakes
+(what the pure core, interpreter and runtime cost with free adapters; ``--no-fakes`` skips it).
+
+What differs, in the ceiling's favour: the library's wall time also pays for the passes that write no status (adding
+the finalizer, the pass after Success that finds nothing to do, timer requeues), the label patch after Success, the
+watch thread polling the change feed, the work queue, decoding and encoding JSON documents and protobuf events, and
+the pure core; it splits each writing pass into three transactions where the ceiling uses one. In the library's
+favour: the ceiling writes each object's *final* (largest) document every time. Neither side uses the catalog (the
+template is not cacheable). Both run in one process, so threads share the GIL; the ceiling spends most of its time in
+SQLite's C code, which releases it.
+Measurements only: nothing here fails a test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Final, Protocol
+
+from taskaction_core.action_event import ActionEvent
+from taskaction_core.adapters.clock import SystemClock
+from taskaction_core.adapters.sqlite import (
+    Database,
+    SqliteCatalog,
+    SqliteEventSink,
+    SqliteRecorder,
+    SqliteTaskActionStore,
+)
+from taskaction_core.interpreter.driver import Failed, PassReport, Ports, run_pass
+from taskaction_core.interpreter.ports import PluginRegistry
+from taskaction_core.phase_info import Transition, phase_info_queued, phase_info_running, phase_info_success
+from taskaction_core.policy import Policy
+from taskaction_core.records import is_terminal
+from taskaction_core.runtime.controller import Controller, PassRunner
+from taskaction_core.testing import (
+    DictSecretManager,
+    InMemoryCatalog,
+    InMemoryDataStore,
+    InMemoryTaskActionStore,
+    QuotaResourceManager,
+    RecordingEventSink,
+    RecordingRecorder,
+    ScriptedPlugin,
+)
+from taskaction_core.testing.builders import T0, a_task_action
+
+TARGET: Final = 0.5
+NAMESPACE: Final = "default"
+
+EventRow = tuple[str, str, str, str, int, int, int, bytes]
+"""An ``action_events`` row without ``seq``: the dedup key, then the flyteidl2 bytes."""
+
+# The statements of SqliteTaskActionStore.update_status and SqliteEventSink.record, written out here so the ceiling
+# runs no library code. The change feed's retention is the store's default.
+_RETENTION: Final = 100_000
+_READ_OBJECT: Final = "SELECT document FROM task_actions WHERE namespace = ? AND name = ?"
+_BUMP: Final = "UPDATE counters SET value = value + 1 WHERE name = 'resource_version'"
+_REVISION: Final = "SELECT value FROM counters WHERE name = 'resource_version'"
+_UPSERT: Final = (
+    "INSERT INTO task_actions (namespace, name, resource_version, document) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (namespace, name) DO UPDATE"
+    " SET resource_version = excluded.resource_version, document = excluded.document"
+)
+_CLEAR_LABELS: Final = "DELETE FROM task_action_labels WHERE namespace = ? AND name = ?"
+_APPEND_CHANGE: Final = "INSERT INTO changes (resource_version, type, namespace, name) VALUES (?, 'MODIFIED', ?, ?)"
+_PRUNE_CHANGES: Final = "DELETE FROM changes WHERE resource_version <= ?"
+_INSERT_EVENT: Final = (
+    "INSERT INTO action_events (project, domain, run_name, name, attempt, phase, version, event)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (project, domain, run_name, name, attempt, phase, version) DO NOTHING"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryFigures:
+    actions: int
+    workers: int
+    passes: int
+    writing_passes: int
+    store_writes: int
+    """resourceVersions taken during the run: status writes, finalizer updates and label patches."""
+    events: int
+    seconds: float
+    passes_by_effects: dict[str, int]
+
+    @property
+    def passes_per_second(self) -> float:
+        return self.passes / self.seconds
+
+    @property
+    def writing_passes_per_second(self) -> float:
+        return self.writing_passes / self.seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What the library run left in its file, replayed by the ceiling: one final document per object, every event."""
+
+    documents: tuple[tuple[str, str], ...]
+    """(name, document) per object."""
+    events: tuple[EventRow, ...]
+
+    @property
+    def mean_document_bytes(self) -> float:
+        return sum(len(document.encode()) for _, document in self.documents) / len(self.documents)
+
+    @property
+    def mean_event_bytes(self) -> float:
+        return sum(len(row[-1]) for row in self.events) / len(self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class CeilingFigures:
+    layout: str
+    threads: int
+    transactions: int
+    seconds: float
+
+    @property
+    def transactions_per_second(self) -> float:
+        return self.transactions / self.seconds
+
+
+# -- the library ---------------------------------------------------------------------------------------------------
+
+
+class _Revisioned(Protocol):
+    @property
+    def resource_version(self) -> str: ...
+
+
+class _EventLog(Protocol):
+    @property
+    def events(self) -> tuple[ActionEvent, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _World:
+    ports: Ports
+    store: _Revisioned
+    sink: _EventLog
+
+
+def _plugins() -> PluginRegistry:
+    script = [
+        Transition(phase_info_queued(T0, 0, "queued")),
+        Transition(phase_info_running(T0, 0, None)),
+        Transition(phase_info_success(T0, None)),
+    ]
+    registry = PluginRegistry()
+    registry.register(ScriptedPlugin("bench", script, per_key=True), ["python"], default=True)
+    return registry
+
+
+def sqlite_world(database: Database) -> _World:
+    """The SQLite store, event sink, catalog and recorder on one file; an in-memory data store."""
+    clock = SystemClock()
+    data = InMemoryDataStore()
+    store, sink = SqliteTaskActionStore(database, clock), SqliteEventSink(database)
+    ports = Ports(
+        store=store,
+        plugins=_plugins(),
+        data_store=data,
+        events=sink,
+        recorder=SqliteRecorder(database, clock),
+        clock=clock,
+        secrets=DictSecretManager(),
+        resources=QuotaResourceManager(1_000_000),
+        catalog=SqliteCatalog(database, data, clock),
+    )
+    return _World(ports, store, sink)
+
+
+def memory_world() -> _World:
+    """The same world on the in-memory fakes: what the pure core, the interpreter and the runtime cost alone."""
+    clock = SystemClock()
+    data = InMemoryDataStore()
+    store, sink = InMemoryTaskActionStore(clock), RecordingEventSink()
+    ports = Ports(
+        store=store,
+        plugins=_plugins(),
+        data_store=data,
+        events=sink,
+        recorder=RecordingRecorder(clock),
+        clock=clock,
+        secrets=DictSecretManager(),
+        resources=QuotaResourceManager(1_000_000),
+        catalog=InMemoryCatalog(data, clock),
+    )
+    return _World(ports, store, sink)
+
+
+def _create(ports: Ports, actions: int) -> None:
+    """``actions`` TaskActions, each with its own ActionEvent identity (the spec's action name is the dedup key)."""
+    template = a_task_action(with_finalizer=False)
+    for index in range(actions):
+        name = f"ta-{index}"
+        action = replace(
+            template, metadata=replace(template.metadata, name=name), spec=replace(template.spec, action_name=name)
+        )
+        ports.store.create(action).unwrap()
+
+
+class _PassLog:
+    """The ``on_pass`` hook: passes counted by the effects they performed. Called from every worker thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_effects: Counter[tuple[str, ...]] = Counter()
+        self.writing = 0
+
+    def __call__(self, report: PassReport) -> None:
+        wrote = "PersistStatus" in report.effects_performed and not isinstance(report.result, Failed)
+        with self._lock:
+            self.by_effects[report.effects_performed] += 1
+            self.writing += wrote
+
+
+class _ThreadProfiles:
+    """A pass runner that profiles each worker thread with its own ``cProfile.Profile`` (one profile per thread:
+    cProfile hooks only the thread that enables it)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.profiles: list[cProfile.Profile] = []
+
+    def __call__(self, ports: Ports, policy: Policy, namespace: str, name: str) -> PassReport:
+        profile: cProfile.Profile | None = getattr(self._local, "profile", None)
+        if profile is None:
+            profile = self._local.profile = cProfile.Profile()
+            with self._lock:
+                self.profiles.append(profile)
+        profile.enable()
+        try:
+            return run_pass(ports, policy, namespace, name)
+        finally:
+            profile.disable()
+
+
+def library(world: _World, actions: int, workers: int, runner: PassRunner = run_pass) -> LibraryFigures:
+    """Drive ``actions`` TaskActions to Succeeded through the controller; checks every one succeeded."""
+    _create(world.ports, actions)
+    revision = int(world.store.resource_version)
+    log = _PassLog()
+    controller = Controller(world.ports, Policy(), workers=workers, run=runner, on_pass=log)
+    started = time.perf_counter()
+    controller.start()
+    try:
+        controller.run_until_idle(timeout=3600)
+    finally:
+        controller.stop()
+    seconds = time.perf_counter() - started
+    stats = controller.stats()
+    _check_finished(world.ports, actions, stats.violations)
+    return LibraryFigures(
+        actions=actions,
+        workers=workers,
+        passes=stats.passes,
+        writing_passes=log.writing,
+        store_writes=int(world.store.resource_version) - revision,
+        events=len(world.sink.events),
+        seconds=seconds,
+        passes_by_effects={"+".join(key) or "(none)": count for key, count in log.by_effects.most_common()},
+    )
+
+
+def _check_finished(ports: Ports, actions: int, violations: Sequence[object]) -> None:
+    items = ports.store.list(None, {}).unwrap().items
+    succeeded = sum(1 for item in items if is_terminal(item.status.conditions))
+    if succeeded != actions or violations:
+        raise RuntimeError(f"only {succeeded} of {actions} actions finished; R29 violations: {violations}")
+
+
+def workload_of(directory: Path) -> Workload:
+    """The library file's final documents and stored events (read after the run, outside any timing)."""
+    database = Database(directory / "library.db")
+    connection = database.connection()
+    documents = connection.execute("SELECT name, document FROM task_actions ORDER BY name").fetchall()
+    events = connection.execute(
+        "SELECT project, domain, run_name, name, attempt, phase, version, event FROM action_events ORDER BY seq"
+    ).fetchall()
+    database.close()
+    return Workload(
+        tuple((str(name), str(document)) for name, document in documents),
+        tuple(
+            (str(p), str(d), str(r), str(n), int(a), int(ph), int(v), bytes(e)) for p, d, r, n, a, ph, v, e in events
+        ),
+    )
+
+
+# -- the ceiling ---------------------------------------------------------------------------------------------------
+
+
+def _status_write(connection: sqlite3.Connection, name: str, document: str) -> None:
+    """The statements of one status write, inside a transaction the caller holds."""
+    connection.execute(_READ_OBJECT, (NAMESPACE, name)).fetchone()
+    connection.execute(_BUMP)
+    revision = int(connection.execute(_REVISION).fetchone()[0])
+    connection.execute(_UPSERT, (NAMESPACE, name, revision, document))
+    connection.execute(_CLEAR_LABELS, (NAMESPACE, name))
+    connection.execute(_APPEND_CHANGE, (revision, NAMESPACE, name))
+    connection.execute(_PRUNE_CHANGES, (revision - _RETENTION,))
+
+
+def _one_transaction(connection: sqlite3.Connection, name: str, document: str, event: EventRow) -> None:
+    """What the issue names: status write and event insert in one ``BEGIN IMMEDIATE`` transaction."""
+    connection.execute("BEGIN IMMEDIATE")
+    _status_write(connection, name, document)
+    connection.execute(_INSERT_EVENT, event)
+    connection.execute("COMMIT")
+
+
+def _library_layout(connection: sqlite3.Connection, name: str, document: str, event: EventRow) -> None:
+    """The same work in the library's layout: get (read transaction), event (R65: before the status), status."""
+    connection.execute("BEGIN")
+    connection.execute(_READ_OBJECT, (NAMESPACE, name)).fetchone()
+    connection.execute("COMMIT")
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute(_INSERT_EVENT, event)
+    connection.execute("COMMIT")
+    connection.execute("BEGIN IMMEDIATE")
+    _status_write(connection, name, document)
+    connection.execute("COMMIT")
+
+
+Transaction = Callable[[sqlite3.Connection, str, str, EventRow], None]
+LAYOUTS: Final[dict[str, Transaction]] = {"one transaction": _one_transaction, "library layout": _library_layout}
+
+
+def ceiling(directory: Path, workload: Workload, transactions: int, threads: int, layout: str) -> CeilingFigures:
+    """``transactions`` raw transactions on a fresh file, thread ``t`` taking every ``threads``-th one."""
+    database = Database(directory / f"ceiling-{layout.replace(' ', '-')}.db")
+    with database.write() as connection:  # setup, untimed: the objects exist, as in the library's file
+        connection.executemany(
+            "INSERT INTO task_actions (namespace, name, resource_version, document) VALUES (?, ?, 1, ?)",
+            [(NAMESPACE, name, document) for name, document in workload.documents],
+        )
+    perform = LAYOUTS[layout]
+    ready = threading.Barrier(threads + 1)
+
+    def worker(first: int) -> None:
+        connection = database.connection()  # opened before the clock starts, with the Database's pragmas
+        ready.wait()
+        for index in range(first, transactions, threads):
+            name, document = workload.documents[index % len(workload.documents)]
+            perform(connection, name, document, _event(workload.events, index))
+
+    pool = [threading.Thread(target=worker, args=(first,)) for first in range(threads)]
+    for thread in pool:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    seconds = time.perf_counter() - started
+    _check_committed(database, transactions)
+    database.close()
+    return CeilingFigures(layout, threads, transactions, seconds)
+
+
+def _check_committed(database: Database, transactions: int) -> None:
+    """Every transaction took a resourceVersion and inserted its event (none was dropped as a duplicate, no thread
+    died on an error)."""
+    connection = database.connection()
+    revision = int(connection.execute(_REVISION).fetchone()[0])
+    events = int(connection.execute("SELECT count(*) FROM action_events").fetchone()[0])
+    if revision != transactions or events != transactions:
+        raise RuntimeError(f"ceiling: {transactions} transactions but {revision} status writes and {events} events")
+
+
+def _event(events: Sequence[EventRow], index: int) -> EventRow:
+    """The ``index``-th stored event; past the end, the same bytes under a new attempt so the key is new again."""
+    project, domain, run, name, attempt, phase, version, data = events[index % len(events)]
+    return project, domain, run, name, attempt + index // len(events), phase, version, data
+
+
+# -- report --------------------------------------------------------------------------------------------------------
+
+
+def _profile_text(profiles: Sequence[cProfile.Profile], top: int) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(*profiles, stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    command: str
+    sqlite: LibraryFigures
+    workload: Workload
+    ceilings: tuple[CeilingFigures, ...]
+    """The target's denominator first, then the library-layout ceiling."""
+    fakes: LibraryFigures | None
+    """The same run on the in-memory fakes (context: the cost of everything but the SQLite adapters)."""
+
+    @property
+    def ratio(self) -> float:
+        return self.sqlite.writing_passes_per_second / self.ceilings[0].transactions_per_second
+
+
+def _table(results: Results) -> str:
+    lib, work = results.sqlite, results.workload
+    lines = [
+        f"command: {results.command}",
+        f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, WAL, synchronous=NORMAL",
+        f"library on SQLite: {lib.actions} actions, {lib.workers} workers, {lib.seconds:.1f} s from start to idle",
+        f"  {lib.passes} passes, {lib.writing_passes} writing, {lib.store_writes} store writes, {lib.events} events",
+        *(f"    {count:6d} passes performing {effects}" for effects, count in lib.passes_by_effects.items()),
+        f"  documents {work.mean_document_bytes:.0f} B, events {work.mean_event_bytes:.0f} B (mean)",
+        "",
+        f"  {'figure':60s} {'per second':>10s}",
+        f"  {'library passes':60s} {lib.passes_per_second:10.0f}",
+        f"  {'library writing passes':60s} {lib.writing_passes_per_second:10.0f}",
+    ]
+    for figure in results.ceilings:
+        label = f"raw SQLite ceiling, {figure.layout} ({figure.transactions} tx, {figure.threads} threads)"
+        lines.append(f"  {label:60s} {figure.transactions_per_second:10.0f}")
+    if results.fakes is not None:
+        fakes = results.fakes
+        lines.append(f"  {'context: library passes on the in-memory fakes':60s} {fakes.passes_per_second:10.0f}")
+        lines.append(
+            f"  {'context: library writing passes on the in-memory fakes':60s} {fakes.writing_passes_per_second:10.0f}"
+        )
+    verdict = "met" if results.ratio >= TARGET else "MISSED"
+    lines.append("")
+    lines.append(
+        f"ratio = library writing passes / ceiling ({results.ceilings[0].layout}) = {results.ratio:.2f}"
+        f"  (target ≥ {TARGET}) {verdict}"
+    )
+    return "\n".join(lines)
+
+
+def _figures(figures: LibraryFigures) -> dict[str, object]:
+    return {
+        **asdict(figures),
+        "passes_per_second": figures.passes_per_second,
+        "writing_passes_per_second": figures.writing_passes_per_second,
+    }
+
+
+def _json(results: Results) -> str:
+    document = {
+        "command": results.command,
+        "python": sys.version.split()[0],
+        "sqlite": sqlite3.sqlite_version,
+        "library": _figures(results.sqlite),
+        "workload": {
+            "mean_document_bytes": results.workload.mean_document_bytes,
+            "mean_event_bytes": results.workload.mean_event_bytes,
+        },
+        "ceilings": [{**asdict(c), "transactions_per_second": c.transactions_per_second} for c in results.ceilings],
+        "fakes": None if results.fakes is None else _figures(results.fakes),
+        "ratio": results.ratio,
+        "target": TARGET,
+        "met": results.ratio >= TARGET,
+    }
+    return json.dumps(document, indent=2)
+
+
+def run(args: argparse.Namespace, runner: PassRunner) -> Results:
+    """Library on SQLite, then both ceilings sized by its writing passes, then (unless skipped) the fakes."""
+    with tempfile.TemporaryDirectory(prefix="bench-sqlite-") as temp:
+        directory = Path(temp)
+        database = Database(directory / "library.db")
+        try:
+            lib = library(sqlite_world(database), args.actions, args.workers, runner)
+        finally:
+            database.close()
+        if not lib.writing_passes:
+            raise RuntimeError("the library run wrote no status: nothing to compare with")
+        work = workload_of(directory)
+        ceilings = tuple(ceiling(directory, work, lib.writing_passes, args.workers, layout) for layout in LAYOUTS)
+    fakes = None if args.no_fakes else library(memory_world(), args.actions, args.workers)
+    return Results(" ".join(["python", *sys.argv]), lib, work, ceilings, fakes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--actions", type=int, default=2_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-fakes", action="store_true", help="skip the context run on the in-memory fakes")
+    parser.add_argument("--profile", action="store_true", help="cProfile the SQLite passes; figures then inflated")
+    parser.add_argument("--top", type=int, default=30, help="rows of each profile listing")
+    args = parser.parse_args()
+    profiles = _ThreadProfiles()
+    results = run(args, profiles if args.profile else run_pass)
+    print(_json(results) if args.json else _table(results))
+    if args.profile:
+        print(_profile_text(profiles.profiles, args.top))
+
+
+if __name__ == "__main__":
+    main()
