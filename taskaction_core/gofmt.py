@@ -180,5 +180,11 @@ def label_time(moment: datetime) -> str:
 
     The layout sorts lexicographically in time order, which the garbage collector relies on (R119).
     """
-    utc = moment if moment.utcoffset() is None else moment.astimezone(UTC)
+    try:
+        utc = moment if moment.utcoffset() is None else moment.astimezone(UTC)
+    except OverflowError:
+        # The UTC instant lies outside datetime's range (a fixed offset at year 1 or 9999): saturate, so the label
+        # still sorts correctly and reconcile stays total.
+        offset = moment.utcoffset() or timedelta(0)
+        utc = datetime.max if offset < timedelta(0) else datetime.min
     return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}.{utc.hour:02d}-{utc.minute:02d}"

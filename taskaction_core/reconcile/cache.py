@@ -235,11 +235,22 @@ def finalize_cache_after_execution(
     if type(config) is Failure:
         return PostExecution(info, error=config.failure())
     cache = config.unwrap()
-    if cache is None or not policy.catalog_enabled or short_circuited:
+    if cache is None or not policy.catalog_enabled:
         return PostExecution(info)
+    if short_circuited:
+        return _after_short_circuit(cache, info, policy)
     if is_success(info.phase):
         return _populate(task_action, cache, info, observations, policy, output_prefix)
     if (is_failure(info.phase) or is_aborted(info.phase)) and cache.serializable:
+        return PostExecution(info, (release_cache_reservation(cache),))
+    return PostExecution(info)
+
+
+def _after_short_circuit(cache: CacheConfig, info: PhaseInfo, policy: Policy) -> PostExecution:
+    """R54 step 2: nothing to put after a short circuit. With D7 a cache hit still releases a serializable
+    reservation: an earlier pass of this attempt may have taken it before its Handle or status write failed, and Go
+    then leaks it until it lapses. Releasing one we do not hold is a no-op (R96)."""
+    if is_success(info.phase) and cache.serializable and policy.fixes(Deviation.D7_NO_CACHE_RACE_WITH_LIVE_RESOURCE):
         return PostExecution(info, (release_cache_reservation(cache),))
     return PostExecution(info)
 

@@ -93,7 +93,13 @@ MSG_RESTARTING: Final = "restarting task"
 CODE_MAX_RETRIES: Final = "MaxRetriesExceeded"
 _LIVE_PHASES: Final = frozenset(
     p.wire_name
-    for p in (PluginPhase.WAITING_FOR_RESOURCES, PluginPhase.QUEUED, PluginPhase.INITIALIZING, PluginPhase.RUNNING)
+    for p in (
+        PluginPhase.UNDEFINED,
+        PluginPhase.WAITING_FOR_RESOURCES,
+        PluginPhase.QUEUED,
+        PluginPhase.INITIALIZING,
+        PluginPhase.RUNNING,
+    )
 )
 
 
@@ -166,7 +172,8 @@ def decide_add_finalizer(task_action: TaskAction) -> Decision:
 
 def resource_live(status: TaskActionStatus, policy: Policy) -> bool:
     """R34 ``alreadyRunning``: the persisted phase is exactly Running. With D7, any phase in which the plugin
-    resource may already exist (WaitingForResources, Queued, Initializing, Running)."""
+    resource may already exist: WaitingForResources, Queued, Initializing, Running, and Undefined (written only
+    after a Handle call, which may have launched it; found by the property suite)."""
     if policy.fixes(Deviation.D7_NO_CACHE_RACE_WITH_LIVE_RESOURCE):
         return status.plugin_phase in _LIVE_PHASES
     return status.plugin_phase == "PhaseRunning"

@@ -440,7 +440,7 @@ class TaskActionWorldMachine(RuleBasedStateMachine):
     tasks = Bundle("tasks")
     conditions = Bundle("conditions")
 
-    tolerate_cache_hit_leak: bool = True
+    tolerate_cache_hit_leak: bool = False
     """Known core gap, found by this machine: a cache hit completes the action without R54's release (post-processing
     is skipped on a short circuit), so a reservation taken by an earlier pass of the same attempt (one whose status
     write failed, or whose Handle raised) is held until it lapses (R94). Set False to check that path too."""

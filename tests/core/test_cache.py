@@ -19,6 +19,7 @@ from taskaction_core.effects import (
     AbortPlugin,
     AcquireReservation,
     CacheMetadata,
+    FinalEffect,
     Ignore,
     InvokePlugin,
     Log,
@@ -258,7 +259,9 @@ def test_rounds_are_bounded_and_each_question_is_asked_once() -> None:
 @pytest.mark.parametrize("factory", [cacheable, serializable], ids=["cacheable", "serializable"])
 def test_hit_R52_R53_short_circuits_to_success_with_cache_task_info(factory: object) -> None:
     """R52/R53: hit → outputs written → Success with cacheTaskInfo(HIT, ``cache hit``): cacheStatus HIT, event
-    SUCCEEDED with cache HIT and the ``cache hit`` cluster event; no Put, no release (R54 step 2); labels; AFTER(rd)."""
+    SUCCEEDED with cache HIT and the ``cache hit`` cluster event; no Put (R54 step 2); labels; AFTER(rd).
+    With D7 a serializable task also releases the reservation an earlier pass may have taken (a no-op otherwise,
+    R96; found by the world machine); Go releases nothing here."""
     assert callable(factory)
     task_action = factory()
     decision = drive(task_action, Script(lookup=hit(), write=WRITE_OK))
@@ -266,11 +269,24 @@ def test_hit_R52_R53_short_circuits_to_success_with_cache_task_info(factory: obj
     succeeded_event = event(
         ActionPhase.SUCCEEDED, cache_status=CacheStatus.CACHE_HIT, cluster_events=(("cache hit", T0),)
     )
+    released: tuple[FinalEffect, ...] = ()
+    if factory is serializable:
+        released = (
+            ReleaseReservation(cache_key(task_action), OWNER, Ignore("releasing the cache reservation failed")),
+        )
     assert decision == Decision(
         with_labels(replace(task_action, status=status)),
-        (recorded(succeeded_event), persisted(status), terminal_labels()),
+        (*released, recorded(succeeded_event), persisted(status), terminal_labels()),
         AFTER_RD,
     )
+
+
+def test_hit_R54_go_mode_releases_nothing_after_a_short_circuit() -> None:
+    """R54 step 2 in Go: a hit skips post-processing entirely, so a reservation taken earlier is leaked (D7 off)."""
+    decision = drive(
+        serializable(), Script(lookup=hit(), write=WRITE_OK), without(Deviation.D7_NO_CACHE_RACE_WITH_LIVE_RESOURCE)
+    )
+    assert not any(isinstance(effect, ReleaseReservation) for effect in decision.effects)
 
 
 def test_cache_task_info_R53_shape() -> None:
