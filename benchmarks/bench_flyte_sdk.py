@@ -38,11 +38,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from taskaction_core.adapters.plugins.flyte_sdk import _sdk
+from taskaction_core.adapters.plugins.flyte_sdk.local import LocalFlyte
+from taskaction_core.adapters.plugins.flyte_sdk.plugin import a0_entrypoint
+from taskaction_core.adapters.plugins.flyte_sdk.submit import SubmitOptions
 from taskaction_core.cli.backend import PROCESSES_DIR
-from taskaction_core.plugins.flyte_sdk import _sdk
-from taskaction_core.plugins.flyte_sdk.local import LocalFlyte
-from taskaction_core.plugins.flyte_sdk.plugin import a0_entrypoint
-from taskaction_core.plugins.flyte_sdk.submit import SubmitOptions
 from taskaction_core.policy import Policy
 
 TASK_MODULE = textwrap.dedent(

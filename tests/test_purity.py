@@ -30,7 +30,7 @@ import pytest
 
 import taskaction_core
 
-NON_CORE_SUBPACKAGES = frozenset({"interpreter", "adapters", "plugins", "runtime", "cli", "testing"})
+NON_CORE_SUBPACKAGES = frozenset({"interpreter", "adapters", "runtime", "cli", "testing"})
 
 FORBIDDEN_MODULES = frozenset(
     {

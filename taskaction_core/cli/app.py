@@ -29,11 +29,11 @@ import click
 from returns.result import Failure, Result
 from rich.text import Text
 
+from taskaction_core.adapters.plugins.flyte_sdk.__main__ import submit_command
 from taskaction_core.cli import operations, render
 from taskaction_core.cli.backend import DEFAULT_DATA, DEFAULT_DB, Backend, default_plugins, open_backend
 from taskaction_core.cli.durations import parse_duration
 from taskaction_core.gofmt import go_duration
-from taskaction_core.plugins.flyte_sdk.__main__ import submit_command
 from taskaction_core.policy import Policy
 from taskaction_core.records import FINALIZER, TaskAction
 
@@ -399,5 +399,5 @@ def demo(workers: int, db: Path, data: Path, debug: bool) -> None:
 
 
 # Flyte 2 SDK tasks: `taskaction submit FILE.py:TASK -i name=value` builds the template offline, creates the
-# TaskAction and runs it to completion with the `python` SDK plugin (taskaction_core.plugins.flyte_sdk).
+# TaskAction and runs it to completion with the `python` SDK plugin (taskaction_core.adapters.plugins.flyte_sdk).
 cli.add_command(submit_command, name="submit")

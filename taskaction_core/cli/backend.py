@@ -226,7 +226,7 @@ def default_plugins(backend: Backend) -> PluginRegistry:
 
     Tasks run in the data directory (see the module docstring) with ``PATH`` from :func:`task_path`.
     """
-    from taskaction_core.plugins.subprocess_plugin import SubprocessPlugin
+    from taskaction_core.adapters.plugins.subprocess_plugin import SubprocessPlugin
 
     registry = PluginRegistry()
     plugin = SubprocessPlugin(

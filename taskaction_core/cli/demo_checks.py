@@ -15,6 +15,7 @@ from pathlib import Path
 from returns.result import Failure, Success
 
 from taskaction_core.action_event import ActionEvent
+from taskaction_core.adapters.plugins.literals import from_literal_map_bytes
 from taskaction_core.cli import operations, render
 from taskaction_core.cli.backend import Backend
 from taskaction_core.cli.scenarios import APPROVAL, FLAKY, HELLO, HELLO_AGAIN, LONG, RACE_A, RACE_B
@@ -22,7 +23,6 @@ from taskaction_core.interpreter.plugin_context import PluginContext
 from taskaction_core.interpreter.ports import Plugin, PluginProperties
 from taskaction_core.phase_info import Transition
 from taskaction_core.phases import ActionPhase, CacheStatus
-from taskaction_core.plugins.literals import from_literal_map_bytes
 from taskaction_core.records import TaskAction, is_terminal
 
 __all__ = ["SIGNALLER", "Check", "CountingPlugin", "DemoWorld", "checks"]

@@ -22,10 +22,10 @@ from google.protobuf.message import DecodeError as ProtoDecodeError
 from returns.result import Failure, Result, Success
 
 from taskaction_core.action_event import ActionEvent, ActionId
+from taskaction_core.adapters.plugins.literals import LiteralConversionError, from_literal, to_literal
 from taskaction_core.adapters.sqlite import SqliteEventSink, SqliteTaskActionStore
 from taskaction_core.gofmt import go_quote
 from taskaction_core.interpreter.ports import StoreError, StoreErrorKind
-from taskaction_core.plugins.literals import LiteralConversionError, from_literal, to_literal
 from taskaction_core.policy import STATUS_CONFLICT_RETRIES
 from taskaction_core.records import ACTION_TYPE_CONDITION, FINALIZER, TaskAction, is_terminal
 

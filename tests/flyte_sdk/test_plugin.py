@@ -20,6 +20,15 @@ import pytest
 from flyteidl2.core import tasks_pb2
 
 from taskaction_core.adapters.fsspec_store import FsspecDataStore
+from taskaction_core.adapters.plugins.flyte_sdk.plugin import (
+    NESTED_ACTIONS_UNSUPPORTED,
+    PLUGIN_ID,
+    RUN_START_TIME_ENV,
+    FlyteSdkPlugin,
+    a0_entrypoint,
+    flyte_sdk_plugin,
+    register_flyte_sdk,
+)
 from taskaction_core.context import TaskExecutionContext
 from taskaction_core.interpreter.plugin_context import PluginContext
 from taskaction_core.interpreter.ports import PluginError, PluginProperties, PluginRegistry
@@ -31,15 +40,6 @@ from taskaction_core.phase_info import (
     phase_info_success,
 )
 from taskaction_core.phases import ErrorKind, PluginPhase
-from taskaction_core.plugins.flyte_sdk.plugin import (
-    NESTED_ACTIONS_UNSUPPORTED,
-    PLUGIN_ID,
-    RUN_START_TIME_ENV,
-    FlyteSdkPlugin,
-    a0_entrypoint,
-    flyte_sdk_plugin,
-    register_flyte_sdk,
-)
 from taskaction_core.testing.fakes import DictSecretManager, QuotaResourceManager
 from tests.flyte_sdk import SDK_ARGS, sdk_facts, sdk_template_bytes
 

@@ -28,12 +28,12 @@ import pytest
 from flyteidl2.core import tasks_pb2
 
 from taskaction_core.action_event import ActionId
+from taskaction_core.adapters.plugins.flyte_sdk import _sdk
+from taskaction_core.adapters.plugins.flyte_sdk._sdk import BundleKind
+from taskaction_core.adapters.plugins.flyte_sdk.local import LocalFlyte
+from taskaction_core.adapters.plugins.flyte_sdk.plugin import NESTED_ACTIONS_UNSUPPORTED
+from taskaction_core.adapters.plugins.flyte_sdk.submit import SubmitOptions
 from taskaction_core.phases import ActionPhase, CacheStatus
-from taskaction_core.plugins.flyte_sdk import _sdk
-from taskaction_core.plugins.flyte_sdk._sdk import BundleKind
-from taskaction_core.plugins.flyte_sdk.local import LocalFlyte
-from taskaction_core.plugins.flyte_sdk.plugin import NESTED_ACTIONS_UNSUPPORTED
-from taskaction_core.plugins.flyte_sdk.submit import SubmitOptions
 from taskaction_core.policy import Policy
 from taskaction_core.records import TaskAction, is_terminal
 

@@ -18,11 +18,9 @@ from flyteidl2.task import common_pb2
 from pyrsistent import pvector
 from returns.result import Failure, Success
 
-from taskaction_core.output_path import compute_action_output_path
-from taskaction_core.phases import ConditionStatus, ConditionType
-from taskaction_core.plugins.flyte_sdk import _sdk
-from taskaction_core.plugins.flyte_sdk.plugin import RUN_START_TIME_ENV
-from taskaction_core.plugins.flyte_sdk.submit import (
+from taskaction_core.adapters.plugins.flyte_sdk import _sdk
+from taskaction_core.adapters.plugins.flyte_sdk.plugin import RUN_START_TIME_ENV
+from taskaction_core.adapters.plugins.flyte_sdk.submit import (
     SubmitOptions,
     build_task_action,
     outputs_uri,
@@ -30,6 +28,8 @@ from taskaction_core.plugins.flyte_sdk.submit import (
     submit,
     template_facts,
 )
+from taskaction_core.output_path import compute_action_output_path
+from taskaction_core.phases import ConditionStatus, ConditionType
 from taskaction_core.records import ACTION_TYPE_TASK, Condition, TaskAction, TaskActionStatus
 from taskaction_core.testing.fakes import InMemoryDataStore, InMemoryTaskActionStore, ManualClock
 from tests.flyte_sdk import sdk_template_bytes

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from taskaction_core.plugins.literals import (
+from taskaction_core.adapters.plugins.literals import (
     LiteralConversionError,
     Value,
     from_literal,

@@ -9,11 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from taskaction_core.adapters.plugins.literals import from_literal_map_bytes, to_literal_map_bytes
+from taskaction_core.adapters.plugins.python_plugin import (
+    NonRetryableError,
+    PythonPlugin,
+    RuntimeSystemError,
+    TaskError,
+)
 from taskaction_core.interpreter.ports import PluginError
 from taskaction_core.phase_info import ExecutionError
 from taskaction_core.phases import ErrorKind, PluginPhase
-from taskaction_core.plugins.literals import from_literal_map_bytes, to_literal_map_bytes
-from taskaction_core.plugins.python_plugin import NonRetryableError, PythonPlugin, RuntimeSystemError, TaskError
 from taskaction_core.testing.fakes import ManualClock
 from tests.plugins import DEADLINE_SECONDS, Rounds, a_facts, wait_for
 

@@ -18,10 +18,10 @@ import pytest
 from flyteidl2.core import execution_pb2
 
 from taskaction_core.adapters.fsspec_store import FsspecDataStore
+from taskaction_core.adapters.plugins.subprocess_plugin import ProcessRecord, SubprocessPlugin
 from taskaction_core.interpreter.ports import PluginError
 from taskaction_core.phase_info import ExecutionError
 from taskaction_core.phases import ErrorKind, PluginPhase
-from taskaction_core.plugins.subprocess_plugin import ProcessRecord, SubprocessPlugin
 from taskaction_core.testing.fakes import ManualClock
 from tests.plugins import Rounds, a_facts, integer_map_bytes, is_gone, wait_for
 

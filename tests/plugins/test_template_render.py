@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from returns.result import Failure, Success
 
-from taskaction_core.plugins.template_render import (
+from taskaction_core.adapters.plugins.template_render import (
     RenderError,
     RenderParams,
     needs_inputs,

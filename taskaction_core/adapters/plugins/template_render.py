@@ -18,7 +18,7 @@ placeholder                 value
 ``PerRetryUniqueKey``       the generated name (R105), leading non-letters → ``a``, other runs → ``_``
 ``Namespace``               the TaskAction's namespace
 ``TaskTemplatePath``        the template's path: ``inline://taskTemplate`` for the reconciler (R104)
-``Inputs.<name>``           the input literal's simple string form (:mod:`taskaction_core.plugins.literals`)
+``Inputs.<name>``           the input literal's simple string form (:mod:`taskaction_core.adapters.plugins.literals`)
 =========================== ===============================================================================
 
 Anything else — ``{{.runName}}``, ``{{.actionName}}``, ``{{.runStartTime}}`` — is left as written: Go does not

@@ -4,7 +4,7 @@
 
 Theory of operation. ``handle`` never blocks (R99). The first call for an attempt reads ``inputs.pb`` (a
 ``core.LiteralMap``; none written means no inputs), converts it to keyword arguments
-(:mod:`taskaction_core.plugins.literals`), removes any stale ``outputs.pb``, submits ``func(**inputs)`` to the
+(:mod:`taskaction_core.adapters.plugins.literals`), removes any stale ``outputs.pb``, submits ``func(**inputs)`` to the
 thread pool and reports Queued; later calls report Running until the future is done, then convert the return value
 to ``outputs.pb`` and report Success, or classify the exception as the Flyte SDK does (reference/flyte-sdk-local.md
 §5):
@@ -52,6 +52,12 @@ from google.protobuf.message import DecodeError as ProtoDecodeError
 from returns.result import Failure
 
 from taskaction_core.adapters.clock import SystemClock
+from taskaction_core.adapters.plugins.literals import (
+    LiteralConversionError,
+    Value,
+    from_literal_map_bytes,
+    to_literal_map_bytes,
+)
 from taskaction_core.context import TaskExecutionContext
 from taskaction_core.interpreter.plugin_context import PluginContext
 from taskaction_core.interpreter.ports import Clock, DataErrorKind, PluginError, PluginProperties
@@ -65,7 +71,6 @@ from taskaction_core.phase_info import (
     phase_info_success,
     phase_info_system_retryable_failure,
 )
-from taskaction_core.plugins.literals import LiteralConversionError, Value, from_literal_map_bytes, to_literal_map_bytes
 
 __all__ = ["STATE_VERSION", "NonRetryableError", "PythonPlugin", "RuntimeSystemError", "TaskError"]
 

@@ -67,13 +67,13 @@ from google.protobuf.message import DecodeError as ProtoDecodeError
 from pyrsistent import pmap
 
 from taskaction_core.adapters.fsspec_store import local_path
+from taskaction_core.adapters.plugins.subprocess_plugin import SubprocessPlugin
 from taskaction_core.context import TaskExecutionContext
 from taskaction_core.interpreter.plugin_context import InputReader, OutputWriter, PluginContext
 from taskaction_core.interpreter.ports import Clock, Plugin, PluginError, PluginProperties, PluginRegistry
 from taskaction_core.naming import ACTION_NAME_ENV, LOCAL_ORG, ORG_NAME_ENV, RUN_BASE_ENV, RUN_NAME_ENV
 from taskaction_core.phase_info import ExecutionError, Transition
 from taskaction_core.phases import ErrorKind, PluginPhase
-from taskaction_core.plugins.subprocess_plugin import SubprocessPlugin
 from taskaction_core.template import Identifier
 
 __all__ = [

@@ -21,11 +21,11 @@ from typing import Final
 
 from returns.result import Failure
 
+from taskaction_core.adapters.plugins.flyte_sdk._sdk import SdkTask
+from taskaction_core.adapters.plugins.flyte_sdk.plugin import FlyteSdkPlugin, flyte_sdk_plugin, register_flyte_sdk
+from taskaction_core.adapters.plugins.flyte_sdk.submit import SubmitOptions, read_outputs, submit
 from taskaction_core.cli.backend import DEFAULT_DATA, DEFAULT_DB, PROCESSES_DIR, Backend, default_plugins, open_backend
 from taskaction_core.interpreter.ports import StoreErrorKind
-from taskaction_core.plugins.flyte_sdk._sdk import SdkTask
-from taskaction_core.plugins.flyte_sdk.plugin import FlyteSdkPlugin, flyte_sdk_plugin, register_flyte_sdk
-from taskaction_core.plugins.flyte_sdk.submit import SubmitOptions, read_outputs, submit
 from taskaction_core.policy import Policy
 from taskaction_core.records import TaskAction, is_terminal
 from taskaction_core.runtime.controller import Controller

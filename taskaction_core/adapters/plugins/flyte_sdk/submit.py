@@ -16,7 +16,7 @@ What a submission is, the way the Flyte 2 actions service would create it:
   engine, R104); ``spec.runOutputBase``: where attempts write (R108);
 - ``spec.envVars``: ``PYTHONPATH`` = the root directory the template's module path is relative to (how the task
   process imports the code; not with a code bundle, which must be enough on its own), and
-  :data:`~taskaction_core.plugins.flyte_sdk.plugin.RUN_START_TIME_ENV`.
+  :data:`~taskaction_core.adapters.plugins.flyte_sdk.plugin.RUN_START_TIME_ENV`.
 
 URIs default to ``file://flyte/...``: relative to the data directory of the ``taskaction`` command line, whose data
 store mounts ``file://`` on it (``taskaction_core.cli.backend``). Pass absolute ``file:///...`` bases otherwise.
@@ -36,14 +36,14 @@ from pyrsistent import pmap
 from returns.result import Failure, Result, Success
 
 from taskaction_core.adapters.fsspec_store import local_path
+from taskaction_core.adapters.plugins.flyte_sdk import _sdk
+from taskaction_core.adapters.plugins.flyte_sdk._sdk import BundleKind, SdkTask
+from taskaction_core.adapters.plugins.flyte_sdk.plugin import DEFAULT_DOMAIN, DEFAULT_PROJECT, RUN_START_TIME_ENV
 from taskaction_core.interpreter.plugin_context import OUTPUTS_FILE, join_uri
 from taskaction_core.interpreter.ports import DataStore, TaskActionStore
 from taskaction_core.naming import observed_attempt
 from taskaction_core.output_path import compute_action_output_path
 from taskaction_core.phases import ConditionStatus, ConditionType
-from taskaction_core.plugins.flyte_sdk import _sdk
-from taskaction_core.plugins.flyte_sdk._sdk import BundleKind, SdkTask
-from taskaction_core.plugins.flyte_sdk.plugin import DEFAULT_DOMAIN, DEFAULT_PROJECT, RUN_START_TIME_ENV
 from taskaction_core.records import ACTION_TYPE_TASK, ObjectMeta, TaskAction, TaskActionSpec
 
 __all__ = [
@@ -69,7 +69,7 @@ class SubmitOptions:
     """Where and as what a task is submitted. Empty ``name`` → ``<function>-<8 hex>``; empty ``run_name`` → the name.
 
     ``version`` is the template id's version (the cache ignores it, Q24). ``bundle`` chooses how the task process
-    finds the code (:data:`~taskaction_core.plugins.flyte_sdk._sdk.BundleKind`); bundles are written under
+    finds the code (:data:`~taskaction_core.adapters.plugins.flyte_sdk._sdk.BundleKind`); bundles are written under
     ``<base>/bundles/<run>``, which must then be local.
     """
 
@@ -173,7 +173,7 @@ def submit(
 ) -> Result[TaskAction, SubmitError]:
     """Build the template offline, write ``inputs.pb`` and create the TaskAction; the created object on success.
 
-    A task or inputs the SDK rejects raise :class:`~taskaction_core.plugins.flyte_sdk._sdk.SdkError` (a programming
+    A task or inputs the SDK rejects raise :class:`~._sdk.SdkError` (a programming
     error); a failed write or create is a :class:`SubmitError`.
     """
     options = options or SubmitOptions()

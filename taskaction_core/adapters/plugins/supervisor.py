@@ -1,4 +1,4 @@
-"""The per-launch supervisor of :class:`~taskaction_core.plugins.subprocess_plugin.SubprocessPlugin`.
+"""The per-launch supervisor of :class:`~taskaction_core.adapters.plugins.subprocess_plugin.SubprocessPlugin`.
 
 Run as a script, never imported by the plugin (``python -I -S supervisor.py <launch.json>``): it uses the standard
 library only, so it starts in a few tens of milliseconds whatever the controller has installed.

@@ -8,7 +8,7 @@ Theory of operation. Every attempt (R105's generated name) owns a *run directory
 
 ================= ======================================================================================
 ``launch.lock``   ``flock``-ed while a launch is being made and, through an inherited descriptor, for the
-                  whole life of the launch's supervisor (:mod:`~taskaction_core.plugins.supervisor`)
+                  whole life of the launch's supervisor (:mod:`~taskaction_core.adapters.plugins.supervisor`)
 ``launch.json``   what the supervisor runs: argv, working directory, log paths
 ``process.json``  the launch's identity: supervisor pid (= process group id), kernel start time, boot id and
                   the controller's launch time; written by the launcher *and* by the supervisor itself
@@ -101,6 +101,8 @@ from returns.result import Failure, Result
 
 from taskaction_core.adapters.clock import SystemClock
 from taskaction_core.adapters.fsspec_store import local_path
+from taskaction_core.adapters.plugins.literals import LiteralConversionError, template_strings_from_literal_map_bytes
+from taskaction_core.adapters.plugins.template_render import RenderParams, needs_inputs, render
 from taskaction_core.context import TaskExecutionContext
 from taskaction_core.gofmt import go_duration
 from taskaction_core.interpreter.plugin_context import PluginContext
@@ -121,8 +123,6 @@ from taskaction_core.phase_info import (
     phase_info_system_retryable_failure,
 )
 from taskaction_core.phases import ErrorKind, PluginPhase
-from taskaction_core.plugins.literals import LiteralConversionError, template_strings_from_literal_map_bytes
-from taskaction_core.plugins.template_render import RenderParams, needs_inputs, render
 
 __all__ = ["STATE_VERSION", "ProcessRecord", "SubprocessPlugin"]
 

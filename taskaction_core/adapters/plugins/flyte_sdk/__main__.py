@@ -1,6 +1,6 @@
-"""``python -m taskaction_core.plugins.flyte_sdk submit``: run a Flyte SDK task through the reconciler.
+"""``python -m taskaction_core.adapters.plugins.flyte_sdk submit``: run a Flyte SDK task through the reconciler.
 
-    python -m taskaction_core.plugins.flyte_sdk submit my_tasks.py:add -i x=1 -i y=2
+    python -m taskaction_core.adapters.plugins.flyte_sdk submit my_tasks.py:add -i x=1 -i y=2
     taskaction describe add-5f0c2a1b            # the same --db and --data: what the controller did
 
 ``submit`` builds the task's template offline, writes its inputs, creates the TaskAction in the ``taskaction``
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import click
 
+from taskaction_core.adapters.plugins.flyte_sdk import _sdk
+from taskaction_core.adapters.plugins.flyte_sdk.local import DEFAULT_REQUEUE, LocalFlyte, TaskActionFailed
+from taskaction_core.adapters.plugins.flyte_sdk.plugin import DEFAULT_DOMAIN, DEFAULT_PROJECT
+from taskaction_core.adapters.plugins.flyte_sdk.submit import SubmitOptions
 from taskaction_core.cli.backend import DEFAULT_DATA, DEFAULT_DB
 from taskaction_core.phases import CacheStatus
-from taskaction_core.plugins.flyte_sdk import _sdk
-from taskaction_core.plugins.flyte_sdk.local import DEFAULT_REQUEUE, LocalFlyte, TaskActionFailed
-from taskaction_core.plugins.flyte_sdk.plugin import DEFAULT_DOMAIN, DEFAULT_PROJECT
-from taskaction_core.plugins.flyte_sdk.submit import SubmitOptions
 from taskaction_core.policy import Policy
 
 __all__ = ["main", "submit_command"]
@@ -125,7 +125,7 @@ cli.add_command(submit_command)
 def main() -> int:
     """The module's entry point; the exit status."""
     try:
-        cli.main(prog_name="python -m taskaction_core.plugins.flyte_sdk", standalone_mode=False)
+        cli.main(prog_name="python -m taskaction_core.adapters.plugins.flyte_sdk", standalone_mode=False)
     except click.ClickException as error:
         error.show()
         return error.exit_code
