@@ -60,7 +60,9 @@ class Tutorial:
         text = TUTORIAL.read_text(encoding="utf-8")
         module = re.search(r"`my_tasks\.py`:\n\n```python\n(.*?)```", text, re.DOTALL)
         assert module is not None, "the tutorial shows my_tasks.py"
-        commands = re.findall(r"^python -m taskaction_core\.plugins\.flyte_sdk submit .*$", text, re.MULTILINE)
+        commands = re.findall(
+            r"^python -m taskaction_core\.adapters\.plugins\.flyte_sdk submit .*$", text, re.MULTILINE
+        )
         outputs = re.findall(r"```text\n(.*?)```", text, re.DOTALL)
         return cls(module.group(1), commands, outputs)
 
