@@ -276,6 +276,21 @@ def system_failures_per_attempt(
     ]
 
 
+def new_attempt_starts_clean(
+    before: TaskAction, observations: Observations, decision: Decision, policy: Policy
+) -> list[str]:
+    """R44, R62, D6: an in-place restart starts the next attempt from scratch: no plugin state (so the plugin
+    launches a new resource, R105) and no system failures carried over from the failed attempt."""
+    attempt = observed_attempt(before.status.attempts)
+    return [
+        f"{where}: attempt {status.attempts} starts with plugin state {status.plugin_state!r} "
+        f"v{status.plugin_state_version} and {status.system_failures} system failures"
+        for where, status in _statuses(decision)
+        if observed_attempt(status.attempts) > attempt
+        and (status.plugin_state or status.plugin_state_version or status.system_failures)
+    ]
+
+
 def decided_object_is_stored(
     before: TaskAction, observations: Observations, decision: Decision, policy: Policy
 ) -> list[str]:
@@ -389,6 +404,7 @@ LAWS: Final[tuple[Law, ...]] = (
     attempts_monotone,
     system_failures_bounded,
     system_failures_per_attempt,
+    new_attempt_starts_clean,
     decided_object_is_stored,
     terminal_absorbing,
     condition_effects,

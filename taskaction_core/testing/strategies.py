@@ -225,10 +225,15 @@ CONDITION_STATUSES: Final = tuple(s.value for s in ConditionStatus)
 _TERMINAL_TYPES: Final = (ConditionType.SUCCEEDED.value, ConditionType.FAILED.value)
 
 
+RANGE_EDGES: Final = tuple(edge.replace(tzinfo=zone) for edge in (datetime.min, datetime.max) for zone in OFFSETS)
+"""The ends of the datetime range in every zone of :data:`OFFSETS` (west of UTC, ``datetime.max`` is past the last
+representable UTC instant: the R11 label must still be computed, ``tests/properties/test_regressions.py``)."""
+
+
 @_memo
 def _notes(*, wild: bool = False) -> st.SearchStrategy[tuple[str, datetime | None]]:
     """(message, time) of a condition or history entry as one choice; ``wild`` adds nasty texts and no time."""
-    times: tuple[datetime | None, ...] = (*NEAR_T0, None) if wild else NEAR_T0
+    times: tuple[datetime | None, ...] = (*NEAR_T0, None, *RANGE_EDGES) if wild else NEAR_T0
     return st.sampled_from([(text, at) for at in times for text in PLAIN_TEXTS + (NASTY_TEXTS if wild else ())])
 
 
@@ -741,11 +746,16 @@ def malformed_task_actions(
 def task_actions() -> st.SearchStrategy[TaskAction]:
     """Every kind of TaskAction: valid tasks and conditions (fresh, running, terminal, deleted) and malformed ones.
 
-    This is the strategy ``st.from_type(TaskAction)`` draws from.
+    A live task with its finalizer (the path that reaches the plugin and the catalog) is drawn as often as all the
+    other valid shapes together. This is the strategy ``st.from_type(TaskAction)`` draws from.
     """
+    live = valid_task_actions(finalizer=True)
     return st.one_of(
+        live,
+        live,
         valid_task_actions(terminal=None, deleted=None),
         valid_condition_actions(terminal=None),
+        malformed_task_actions(),
         malformed_task_actions(),
     )
 
@@ -802,8 +812,25 @@ def task_infos() -> st.SearchStrategy[TaskInfo]:
     )
 
 
-PHASE_VERSIONS: Final = tuple((phase, version) for version in (0, 1, 2, 3, 2**32 - 1) for phase in PluginPhase)
-"""(phase, version): every plugin phase (R15) at versions 0–3 and the uint32 maximum."""
+PHASE_WEIGHTS: Final = {
+    PluginPhase.RUNNING: 3,
+    PluginPhase.RETRYABLE_FAILURE: 3,
+    PluginPhase.SUCCESS: 2,
+    PluginPhase.PERMANENT_FAILURE: 2,
+    PluginPhase.QUEUED: 2,
+}
+"""How often each plugin phase is reported, relative to 1: the phases the task path branches on come more often."""
+
+
+def _phase_versions(phases: tuple[PluginPhase, ...]) -> tuple[tuple[PluginPhase, int], ...]:
+    return tuple(
+        (phase, version)
+        for version in (0, 1, 2, 3, 2**32 - 1)
+        for phase in phases
+        for _ in range(PHASE_WEIGHTS.get(phase, 1))
+    )
+
+
 PHASE_NOTES: Final = tuple(
     (reason, cleanup, kind)
     for reason in PLAIN_TEXTS + NASTY_TEXTS
@@ -813,18 +840,22 @@ PHASE_NOTES: Final = tuple(
 """(reason, cleanupOnFailure, transition type): what the reconciler copies or ignores (R17, R20, Q31)."""
 
 
-@_memo
-def phase_infos() -> st.SearchStrategy[PhaseInfo]:
-    """``PhaseInfo`` (R17) in any phase, with or without info, error and reason."""
-    return transitions().map(lambda transition: transition.info)
+ALL_PHASES: Final = tuple(PluginPhase)
 
 
 @_memo
-def transitions() -> st.SearchStrategy[Transition]:
-    """``Transition`` (R20) of any :func:`phase_infos`; the reconciler ignores its type."""
+def phase_infos(phases: tuple[PluginPhase, ...] = ALL_PHASES) -> st.SearchStrategy[PhaseInfo]:
+    """``PhaseInfo`` (R17) in one of ``phases`` (weighted by :data:`PHASE_WEIGHTS`), with or without info, error
+    and reason."""
+    return transitions(phases).map(lambda transition: transition.info)
+
+
+@_memo
+def transitions(phases: tuple[PluginPhase, ...] = ALL_PHASES) -> st.SearchStrategy[Transition]:
+    """``Transition`` (R20) of :func:`phase_infos`; the reconciler ignores its type."""
     return st.builds(
         _transition,
-        st.sampled_from(PHASE_VERSIONS),
+        st.sampled_from(_phase_versions(phases)),
         st.none() | task_infos(),
         st.sampled_from((None, None, None, *_ERRORS)),
         st.sampled_from(PHASE_NOTES),
@@ -906,12 +937,14 @@ def reservation_outcomes() -> st.SearchStrategy[ReservationOutcome]:
 
 
 @_memo
-def handle_outcomes(*, errors: bool = True) -> st.SearchStrategy[HandleOutcome]:
-    """``Plugin.Handle``: a transition (with or without a plugin-state write, R101) or, with ``errors``, an error
-    with its cause-chain codes (R58)."""
+def handle_outcomes(
+    *, errors: bool = True, phases: tuple[PluginPhase, ...] = ALL_PHASES
+) -> st.SearchStrategy[HandleOutcome]:
+    """``Plugin.Handle``: a transition into one of ``phases`` (with or without a plugin-state write, R101) or, with
+    ``errors``, an error with its cause-chain codes (R58)."""
     handled: st.SearchStrategy[HandleOutcome] = st.builds(
         lambda transition, write: Success(PluginHandled(transition, write)),
-        transitions(),
+        transitions(phases),
         st.sampled_from(STATE_WRITES),
     )
     if not errors:
@@ -994,9 +1027,12 @@ class World:
 
 
 @_memo
-def worlds(*, handle_errors: bool = True, plugin_found: bool | None = None) -> st.SearchStrategy[World]:
+def worlds(
+    *, handle_errors: bool = True, plugin_found: bool | None = None, phases: tuple[PluginPhase, ...] = ALL_PHASES
+) -> st.SearchStrategy[World]:
     """A :class:`World`: the reservation is ours about half of the time. ``handle_errors=False`` keeps Handle from
-    returning an error; ``plugin_found`` pins the plugin resolution (None: either)."""
+    returning an error, ``phases`` limits the phases it reports; ``plugin_found`` pins the plugin resolution
+    (None: either)."""
     reservation: st.SearchStrategy[ReservationOutcome | OwnReservation] = st.sampled_from(
         (OwnReservation(), OwnReservation(), *RESERVATIONS)
     )
@@ -1009,7 +1045,7 @@ def worlds(*, handle_errors: bool = True, plugin_found: bool | None = None) -> s
         cache_lookup=cache_lookup_outcomes(),
         cached_outputs_write=write_outcomes(),
         reservation=reservation,
-        handle=handle_outcomes(errors=handle_errors),
+        handle=handle_outcomes(errors=handle_errors, phases=phases),
         cache_put=cache_put_outcomes(),
     )
 

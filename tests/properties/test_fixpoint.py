@@ -3,8 +3,9 @@ produced, with the same answers at the same instant, writes nothing new. The exc
 the finalizer Update stops its pass (R31), a validation failure leaves the labels to the next pass (R30, Q7), and a
 pass that counts a system failure (R57), restarts the attempt (R40) or ends the action makes progress instead. The
 second pass may also progress on its own: the phase the first one persisted decides whether the cache is consulted
-(R34, D7), so a cache hit can end the action one pass later. Repeating a pass therefore always settles, within the
-retry and system-failure budgets.
+(R34, D7), so a cache hit can end the action one pass later (whether that is always right is
+``test_regressions.py::test_task_cache_hit_after_not_ready_from_running_never_completes_unaborted``). Repeating a
+pass therefore always settles, within the retry and system-failure budgets.
 
 The properties hold for every policy that fixes D7 or D8. With both off (Go), a catalog lookup error together with
 a reservation held by another owner flips the action between Running and WaitingForCache on every pass, each flip

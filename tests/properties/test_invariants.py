@@ -304,6 +304,19 @@ def test_system_failures_per_attempt_reset_within_attempt_reported(
     assert check(invariants.system_failures_per_attempt, before, RUNNING_TRACE, decision, policy) == expected
 
 
+def test_new_attempt_starts_clean_leftover_state_reported() -> None:
+    trace = traced(RUNNING_TASK, handle=retryable())
+    assert trace.decision.task_action.status.attempts == 2
+    assert check(invariants.new_attempt_starts_clean, RUNNING_TASK, trace, trace.decision) == []
+    leftover = with_status(trace.decision, plugin_state=b"old", plugin_state_version=1)
+    message = "attempt 2 starts with plugin state b'old' v1 and 0 system failures"
+    assert check(invariants.new_attempt_starts_clean, RUNNING_TASK, trace, leftover) == [
+        f"{where}: {message}" for where in ("decided status", "PersistStatus at 4")
+    ]
+    counted = with_status(trace.decision, system_failures=2)
+    assert len(check(invariants.new_attempt_starts_clean, RUNNING_TASK, trace, counted)) == 2
+
+
 def test_decided_object_is_stored_each_mismatch_reported() -> None:
     decision = RUNNING_TRACE.decision
     persist = decision.effects[-1]

@@ -13,6 +13,7 @@ from taskaction_core.observations import Observations
 from taskaction_core.policy import Policy
 from taskaction_core.reconcile import reconcile
 from taskaction_core.records import TaskAction
+from taskaction_core.testing import strategies  # noqa: F401  (importing registers the type strategies)
 
 ANSWER_FIELDS = {
     LookupCache: "cache_lookup",
