@@ -212,7 +212,7 @@ def _reconcile_attempt(task_action: TaskAction, observations: Observations, poli
     if pre.error is not None:
         return _endless_failure(facts, pre.error, pre.effects)
     if pre.info is not None:
-        return _after_handle(facts, pre.info, None, pre.effects, short_circuited=True)
+        return _after_handle(facts, pre.info, None, (*pre.effects, *_abort_before_hit(facts, pre.info)), True)
     handled = observations.handle
     if handled is None:
         return Ask(InvokePlugin(plugin_id, _context(facts)))
@@ -230,6 +230,26 @@ def _reconcile_attempt(task_action: TaskAction, observations: Observations, poli
         )
     outcome = handled.unwrap()
     return _after_handle(facts, outcome.transition.info, outcome.state_write, pre.effects, short_circuited=False)
+
+
+_MAYBE_LAUNCHED: Final = frozenset({PluginPhase.NOT_READY.wire_name, PluginPhase.WAITING_FOR_CACHE.wire_name})
+
+
+def _abort_before_hit(facts: _Pass, info: PhaseInfo) -> tuple[FinalEffect, ...]:
+    """D7: a cache hit in NotReady or WaitingForCache first aborts whatever an earlier Handle of this attempt may have
+    launched (a plugin can report these after Running); Abort is idempotent, so this is a no-op when nothing runs.
+    Found by the property suite."""
+    phase = facts.original.status.plugin_phase
+    policy = facts.policy
+    if info.phase is not PluginPhase.SUCCESS or phase not in _MAYBE_LAUNCHED:
+        return ()
+    if not policy.fixes(Deviation.D7_NO_CACHE_RACE_WITH_LIVE_RESOURCE):
+        return ()
+    return (
+        AbortPlugin(
+            facts.plugin_id, _context(facts), Ignore("aborting a possibly launched resource before a cache hit failed")
+        ),
+    )
 
 
 def _after_handle(

@@ -55,14 +55,9 @@ def test_reconcile_terminal_condition_time_at_range_edge_returns_labels() -> Non
 
 
 @pytest.mark.parametrize("reported", [PluginPhase.NOT_READY, PluginPhase.WAITING_FOR_CACHE])
-@pytest.mark.xfail(
-    strict=True,
-    reason="D7 gap (Q8), same family as PhaseUndefined: after Running, a plugin that reports NotReady or "
-    "WaitingForCache persists a phase outside D7's live set, so the next pass looks up the cache and a hit "
-    "completes the action without aborting the resource that was running",
-)
 def test_task_cache_hit_after_not_ready_from_running_never_completes_unaborted(reported: PluginPhase) -> None:
-    """Found by test_fixpoint.py::test_task_pass_repeated_writes_nothing_new once PhaseUndefined counted as live."""
+    """Found by test_fixpoint.py::test_task_pass_repeated_writes_nothing_new once PhaseUndefined counted as live.
+    Fixed (D7): a hit in NotReady or WaitingForCache aborts first (reconcile/task.py _abort_before_hit)."""
     running = a_task_action(cacheable=True, status=TaskActionStatus(plugin_phase="PhaseRunning", attempts=1))
     info = PhaseInfo(reported, 0, TaskInfo(occurred_at=T0))
     first = reconcile(running, observations_at(T0, handle=handled(info)), POLICY)
