@@ -16,9 +16,6 @@ Modelled on the API server for a CRD with a status subresource:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import queue
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,6 +25,7 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
+from taskaction_core.adapters import apiserver
 from taskaction_core.interpreter.ports import (
     Clock,
     Page,
@@ -37,10 +35,9 @@ from taskaction_core.interpreter.ports import (
     WatchEventType,
 )
 from taskaction_core.records import TaskAction, TaskActionStatus
-from taskaction_core.testing.faults import CONFLICT_MESSAGE, StoreFaults
+from taskaction_core.testing.faults import StoreFaults
 
 STORE_METHODS: Final = ("get", "list", "create", "update", "update_status", "patch_labels", "delete")
-_RESOURCE: Final = "taskactions.flyte.org"
 
 Key = tuple[str, str]
 
@@ -112,7 +109,7 @@ class InMemoryTaskActionStore:
             raise ValueError(f"limit must not be negative, got {limit}")
         if error := self.faults.enter("list"):
             return Failure(error)
-        after = _decode_token(continue_token)
+        after = apiserver.decode_continue_token(continue_token)
         if after is None:
             return Failure(StoreError(StoreErrorKind.INVALID, f"invalid continue token {continue_token!r}"))
         with self._lock:
@@ -120,7 +117,7 @@ class InMemoryTaskActionStore:
             items = [self._objects[k] for k in keys if k > after]
         if limit and len(items) > limit:
             last = items[limit - 1].metadata
-            return Success(Page(tuple(items[:limit]), _encode_token((last.namespace, last.name))))
+            return Success(Page(tuple(items[:limit]), apiserver.encode_continue_token((last.namespace, last.name))))
         return Success(Page(tuple(items)))
 
     def create(self, task_action: TaskAction) -> Result[TaskAction, StoreError]:
@@ -135,7 +132,7 @@ class InMemoryTaskActionStore:
         with self._lock:
             key = (meta.namespace, meta.name)
             if key in self._objects:
-                return Failure(StoreError(StoreErrorKind.ALREADY_EXISTS, f'{_RESOURCE} "{meta.name}" already exists'))
+                return Failure(apiserver.already_exists(meta.name))
             self._uids += 1
             created = TaskAction(
                 metadata=replace(
@@ -158,26 +155,12 @@ class InMemoryTaskActionStore:
             found = self._precondition(task_action)
             if not isinstance(found, TaskAction):
                 return Failure(found)
-            meta, wanted = found.metadata, task_action.metadata
-            added = [f for f in wanted.finalizers if f not in meta.finalizers]
-            if meta.deletion_timestamp is not None and added:
-                message = f"Forbidden: no new finalizers can be added if the object is being deleted, found {added}"
-                return Failure(StoreError(StoreErrorKind.INVALID, message))
-            generation = meta.generation + (1 if task_action.spec != found.spec else 0)
-            candidate = replace(
-                found,
-                metadata=replace(
-                    meta,
-                    labels=wanted.labels,
-                    annotations=wanted.annotations,
-                    finalizers=wanted.finalizers,
-                    generation=generation,
-                ),
-                spec=task_action.spec,
-            )
+            candidate = apiserver.apply_update(found, task_action)
+            if isinstance(candidate, StoreError):
+                return Failure(candidate)
             if candidate == found:
                 stored = found
-            elif meta.deletion_timestamp is not None and not wanted.finalizers:
+            elif found.metadata.deletion_timestamp is not None and not task_action.metadata.finalizers:
                 stored = self._commit(candidate, WatchEventType.DELETED)
             else:
                 stored = self._commit(candidate, WatchEventType.MODIFIED)
@@ -203,10 +186,7 @@ class InMemoryTaskActionStore:
             current = self._find((namespace, name))
             if not isinstance(current, TaskAction):
                 return Failure(current)
-            merged = current.metadata.labels
-            for label, value in labels.items():
-                merged = merged.discard(label) if value is None else merged.set(label, value)
-            candidate = replace(current, metadata=replace(current.metadata, labels=merged))
+            candidate = apiserver.apply_labels(current, labels)
             stored = current if candidate == current else self._commit(candidate, WatchEventType.MODIFIED)
         return self._acknowledge("patch_labels", stored)
 
@@ -251,21 +231,13 @@ class InMemoryTaskActionStore:
     def _find(self, key: Key) -> TaskAction | StoreError:
         found = self._objects.get(key)
         if found is None:
-            return StoreError(StoreErrorKind.NOT_FOUND, f'{_RESOURCE} "{key[1]}" not found')
+            return apiserver.not_found(key[1])
         return found
 
     def _precondition(self, task_action: TaskAction) -> TaskAction | StoreError:
         """The stored object if ``task_action`` carries its resourceVersion, else the error to return."""
         meta = task_action.metadata
-        found = self._find((meta.namespace, meta.name))
-        if isinstance(found, StoreError):
-            return found
-        if not meta.resource_version:
-            return StoreError(StoreErrorKind.INVALID, "metadata.resourceVersion: must be specified for an update")
-        if meta.resource_version != found.metadata.resource_version:
-            message = f'Operation cannot be fulfilled on {_RESOURCE} "{meta.name}": {CONFLICT_MESSAGE}'
-            return StoreError(StoreErrorKind.CONFLICT, message)
-        return found
+        return apiserver.check_precondition(self._find((meta.namespace, meta.name)), task_action)
 
     def _commit(self, task_action: TaskAction, event_type: WatchEventType) -> TaskAction:
         """Write (or remove, for DELETED) under a new resourceVersion and tell every watch."""
@@ -304,23 +276,3 @@ def _selected(task_action: TaskAction, namespace: str | None, selector: Mapping[
         if label not in meta.labels or (value is not None and meta.labels[label] != value):
             return False
     return True
-
-
-_START: Final[Key] = ("", "")
-
-
-def _encode_token(after: Key) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(after)).encode()).decode()
-
-
-def _decode_token(token: str) -> Key | None:
-    """The key a continue token resumes after; ``("", "")`` for no token; None when the token is not ours."""
-    if not token:
-        return _START
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    if isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(part, str) for part in decoded):
-        return (decoded[0], decoded[1])
-    return None
