@@ -17,7 +17,7 @@ from taskaction_core.observations import CatalogErrorKind, CatalogFailure, Obser
 from taskaction_core.output_path import compute_action_output_path
 from taskaction_core.policy import Deviation, Policy
 from taskaction_core.reconcile.context import context_error
-from taskaction_core.reconcile.task import validate_task_action
+from taskaction_core.reconcile.validation import validate_task_action
 from taskaction_core.records import TaskAction, is_terminal
 from taskaction_core.testing import strategies as tas
 from taskaction_core.testing.builders import T0, a_task_action, observations_at, running
