@@ -12,10 +12,12 @@ from datetime import datetime
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
+from taskaction_core.fastinit import fast_init
 from taskaction_core.phase_info import TaskLog
 from taskaction_core.phases import ActionPhase, CacheStatus, ErrorKind
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ActionId:
     """``common.ActionIdentifier``; ``org`` is never set by the reconciler (R68, Q20)."""
@@ -26,6 +28,7 @@ class ActionId:
     name: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ErrorInfo:
     """``workflow.ErrorInfo`` (R70): message and kind only; the code is not sent."""
@@ -34,6 +37,7 @@ class ErrorInfo:
     kind: ErrorKind
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClusterEvent:
     """``workflow.ClusterEvent`` (R71): only message and occurred_at are filled."""
@@ -42,6 +46,7 @@ class ClusterEvent:
     occurred_at: datetime
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OutputReferences:
     """``task.OutputReferences`` (R72)."""
@@ -53,6 +58,7 @@ class OutputReferences:
 _NO_LOGS: PVector[TaskLog] = pvector()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ActionEvent:
     """One ActionEvent (R68). ``cluster_events`` is None when absent (R71), distinct from an empty list."""

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from pyrsistent.typing import PMap
 
+from taskaction_core.fastinit import fast_init
 from taskaction_core.template import Identifier, TaskTemplate
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskExecutionId:
     """``core.TaskExecutionIdentifier`` (R105)."""
@@ -26,6 +28,7 @@ class TaskExecutionId:
     task_id: Identifier | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OwnerReference:
     """The controller owner reference plugin resources carry (R107)."""
@@ -37,6 +40,7 @@ class OwnerReference:
     controller: bool = True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskExecutionContext:
     """Everything a plugin call needs to know about the attempt it acts on (R103–R107)."""

@@ -6,14 +6,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from taskaction_core.effects import FinalEffect, Question
+from taskaction_core.fastinit import fast_init
 from taskaction_core.records import TaskAction
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Done:
     """Go ``ctrl.Result{}``: nothing scheduled; the next pass comes from a watch event (R29)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RequeueAfter:
     """Go ``ctrl.Result{RequeueAfter: after}``."""
@@ -24,6 +27,7 @@ class RequeueAfter:
 ControllerResult = Done | RequeueAfter
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ask:
     """The core needs the outcome of ``question`` before it can decide; perform it and reconcile again."""
@@ -31,6 +35,7 @@ class Ask:
     question: Question
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The final decision of one pass.

@@ -19,11 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Final
 
 from pyrsistent.typing import PMap
 
 from taskaction_core.action_event import ActionEvent
 from taskaction_core.context import TaskExecutionContext, TaskExecutionId
+from taskaction_core.fastinit import fast_init
 from taskaction_core.records import TaskActionStatus
 from taskaction_core.template import Identifier
 
@@ -31,6 +33,7 @@ from taskaction_core.template import Identifier
 # Failure meanings
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ignore:
     """A failure is logged with ``why`` and the remaining effects still run."""
@@ -38,6 +41,7 @@ class Ignore:
     why: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Requeue:
     """A failure stops the remaining effects; the pass ends with ``AFTER(after)``."""
@@ -45,11 +49,17 @@ class Requeue:
     after: timedelta
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FailPass:
     """A failure stops the remaining effects; the pass ends with ``FAIL(err)`` (per-key backoff)."""
 
 
+FAIL_PASS: Final = FailPass()
+"""The one :class:`FailPass` the core hands out (it has no fields, so every instance is equal)."""
+
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FailureWarning:
     """A Kubernetes Warning event to emit when the effect fails; the note is ``note_prefix + <error text>``."""
@@ -65,6 +75,7 @@ OnFailure = Ignore | Requeue | FailPass
 # Shared values
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CacheKey:
     """The reconciler-side catalog key (R49, R97). The catalog adapter turns it into its own string key.
@@ -80,6 +91,7 @@ class CacheKey:
     input_path: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CacheMetadata:
     """Metadata sent with a cache Put (R55)."""
@@ -101,6 +113,7 @@ class StatusScope(Enum):
 # Questions
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LookupCache:
     """``Catalog.Get(key)`` (R52 step 2). Outcome: :class:`~taskaction_core.observations.CacheHit` or a failure."""
@@ -108,6 +121,7 @@ class LookupCache:
     key: CacheKey
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class WriteCachedOutputs:
     """Write a cache hit's outputs to ``output_uri`` (R52 step 2)."""
@@ -116,6 +130,7 @@ class WriteCachedOutputs:
     outputs: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AcquireReservation:
     """``Catalog.GetOrExtendReservation(key, owner_id, heartbeat)`` (R52 step 3, R94)."""
@@ -125,6 +140,7 @@ class AcquireReservation:
     heartbeat: timedelta
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class InvokePlugin:
     """``Plugin.Handle(context)`` (R36). Any plugin-state write is reported back, not applied by the interpreter."""
@@ -133,6 +149,7 @@ class InvokePlugin:
     context: TaskExecutionContext
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PutCache:
     """``Catalog.Put(key, outputs at output_uri, metadata)`` (R55)."""
@@ -148,6 +165,7 @@ Question = LookupCache | WriteCachedOutputs | AcquireReservation | InvokePlugin 
 # Final effects
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AbortPlugin:
     """``Plugin.Abort(context)`` (R40 in-place restart, R62 system reset, R88 deletion)."""
@@ -157,6 +175,7 @@ class AbortPlugin:
     on_failure: OnFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FinalizePlugin:
     """``Plugin.Finalize(context)`` (R88, deletion only)."""
@@ -166,6 +185,7 @@ class FinalizePlugin:
     on_failure: OnFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReleaseReservation:
     """``Catalog.ReleaseReservation(key, owner_id)`` (R56). NotFound counts as success (R96)."""
@@ -175,6 +195,7 @@ class ReleaseReservation:
     on_failure: OnFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RecordActionEvent:
     """Record one ActionEvent and wait until it is durable (R77). Always ordered before the status it describes."""
@@ -184,6 +205,7 @@ class RecordActionEvent:
     warning: FailureWarning | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PersistStatus:
     """Write the status subresource.
@@ -200,6 +222,7 @@ class PersistStatus:
     on_failure: OnFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AddFinalizer:
     """Append ``finalizer`` to ``metadata.finalizers`` with an Update against ``resource_version`` (R31)."""
@@ -209,6 +232,7 @@ class AddFinalizer:
     on_failure: OnFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RemoveFinalizer:
     """Remove ``finalizer`` with an Update against ``resource_version`` (R91)."""
@@ -218,6 +242,7 @@ class RemoveFinalizer:
     on_failure: OnFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PatchLabels:
     """JSON merge patch of ``metadata.labels`` with no resourceVersion precondition (R67)."""
@@ -226,6 +251,7 @@ class PatchLabels:
     on_failure: OnFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RecordWarning:
     """A Kubernetes Warning event on the object (R120–R123). Failures are ignored, as the Go recorder does."""
@@ -241,6 +267,7 @@ class LogLevel(Enum):
     ERROR = "error"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Log:
     """A log line the interpreter writes; the core itself never logs."""

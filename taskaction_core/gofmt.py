@@ -22,6 +22,7 @@ Unicode database:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -36,6 +37,8 @@ _SIMPLE_ESCAPES: Final = {
     '"': '\\"',
     "\\": "\\\\",
 }
+_PLAIN_ASCII: Final = re.compile(r"[ !#-\[\]-~]*")
+"""Printable ASCII other than ``"`` and ``\\``: quoted by Go exactly as it is."""
 _ESCAPED_BYTE_FIRST: Final = 0xDC80
 """``surrogateescape`` maps an undecodable byte b to the lone surrogate U+DC00 + b (b ≥ 0x80)."""
 _ESCAPED_BYTE_LAST: Final = 0xDCFF
@@ -52,7 +55,10 @@ def go_quote(text: str) -> str:
 
     Printable runes (``"`` and ``\\`` aside) are kept as they are, non-ASCII included; the rest become ``\\a``-style,
     ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN`` escapes with lowercase hex. Lone surrogates print as ``\\ufffd``.
+    Text of printable ASCII without ``"`` or ``\\`` (names, the common case) is quoted without the per-rune walk.
     """
+    if _PLAIN_ASCII.fullmatch(text):
+        return f'"{text}"'
     return '"' + "".join(_quote_char(char, from_bytes=False) for char in text) + '"'
 
 
@@ -154,7 +160,7 @@ def rfc3339_seconds(moment: datetime) -> str:
     ``Z`` when the offset is zero, else ``±hh:mm``; like Go, offset seconds are dropped (truncated toward zero).
     Sub-second digits are truncated, never rounded.
     """
-    return _date_time(moment) + _zone(moment.utcoffset())
+    return _date_time(moment) + ("Z" if moment.tzinfo is UTC else _zone(moment.utcoffset()))
 
 
 def _date_time(moment: datetime) -> str:
@@ -181,7 +187,7 @@ def label_time(moment: datetime) -> str:
     The layout sorts lexicographically in time order, which the garbage collector relies on (R119).
     """
     try:
-        utc = moment if moment.utcoffset() is None else moment.astimezone(UTC)
+        utc = moment if moment.tzinfo is UTC or moment.utcoffset() is None else moment.astimezone(UTC)
     except OverflowError:
         # The UTC instant lies outside datetime's range (a fixed offset at year 1 or 9999): saturate, so the label
         # still sorts correctly and reconcile stays total.

@@ -20,6 +20,7 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
+from taskaction_core.fastinit import fast_init
 from taskaction_core.gofmt import go_quote_bytes
 from taskaction_core.gonetip import parse_addr
 
@@ -42,6 +43,7 @@ _COLON: Final = 0x3A
 _DIGITS: Final = frozenset(b"0123456789")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GoUserinfo:
     """Go ``url.Userinfo``: a username and an optional password, both decoded."""
@@ -50,6 +52,7 @@ class GoUserinfo:
     password: bytes | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GoURL:
     """Go ``url.URL`` as ``Parse`` fills it. ``query`` is ``?`` plus the raw query when the URL had a ``?``.

@@ -9,7 +9,7 @@ long-lived processes that want to return the memory.
 from __future__ import annotations
 
 from taskaction_core import idl, output_path
-from taskaction_core.reconcile import cache, context
+from taskaction_core.reconcile import cache, context, status
 
 
 def clear_caches() -> None:
@@ -19,3 +19,4 @@ def clear_caches() -> None:
     output_path._compute_cached.cache_clear()
     cache._cache_config.cache_clear()
     context._context_error.cache_clear()
+    status._publish_failure_warning.cache_clear()

@@ -13,6 +13,7 @@ from enum import Enum
 
 from returns.result import Result
 
+from taskaction_core.fastinit import fast_init
 from taskaction_core.phase_info import Transition
 
 
@@ -24,6 +25,7 @@ class CatalogErrorKind(Enum):
     OTHER = "other"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CatalogFailure:
     """A catalog call that did not succeed."""
@@ -32,6 +34,7 @@ class CatalogFailure:
     message: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PortFailure:
     """Any other port call that failed; ``message`` is the error text."""
@@ -39,6 +42,7 @@ class PortFailure:
     message: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PluginResolved:
     """R100: the plugin registered for ``spec.taskType`` (or the default one)."""
@@ -46,6 +50,7 @@ class PluginResolved:
     plugin_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CacheHit:
     """``Catalog.Get`` found an entry; ``outputs`` is its serialized output literal map (R52)."""
@@ -53,6 +58,7 @@ class CacheHit:
     outputs: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reservation:
     """``GetOrExtendReservation`` answered; the caller owns it iff ``owner_id`` is its own id (R94)."""
@@ -60,6 +66,7 @@ class Reservation:
     owner_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PluginStateWrite:
     """The plugin called ``Put`` (or ``Reset``: empty bytes, version 0) during Handle (R101)."""
@@ -68,6 +75,7 @@ class PluginStateWrite:
     version: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PluginHandled:
     """``Plugin.Handle`` returned a transition; ``state_write`` is the last state write, if any (R43)."""
@@ -76,6 +84,7 @@ class PluginHandled:
     state_write: PluginStateWrite | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PluginFailure:
     """``Plugin.Handle`` returned an error.
@@ -96,6 +105,7 @@ CachePutOutcome = Result[None, CatalogFailure]
 PluginResolution = Result[PluginResolved, PortFailure]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Observations:
     """What one round knows: the time (one reading per pass, Q33), the plugin resolution and question outcomes.

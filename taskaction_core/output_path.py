@@ -14,6 +14,7 @@ from typing import Final
 
 from returns.result import Failure, Result, Success
 
+from taskaction_core.fastinit import fast_init
 from taskaction_core.gofmt import go_quote_bytes
 from taskaction_core.gourl import parse, to_string
 
@@ -29,6 +30,7 @@ INPUTS_FILE: Final = "inputs.pb"
 CHECKPOINTS_DIR: Final = "_flytecheckpoints"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OutputPathError:
     """``runOutputBase`` is not a URL Go can parse. ``message`` is Go's full error text (R108), which R33 reports."""

@@ -18,6 +18,7 @@ from typing import Final
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
+from taskaction_core.fastinit import fast_init
 from taskaction_core.phases import CacheStatus, ErrorKind, PluginPhase
 
 DEFAULT_PHASE_VERSION: Final = 0
@@ -25,6 +26,7 @@ SYSTEM_ERROR_CODE: Final = "SystemError"
 """R18: declared by Go, never used by the reconciler."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExecutionError:
     """``core.ExecutionError`` as the reconciler reads it: code, message and kind (R23)."""
@@ -34,6 +36,7 @@ class ExecutionError:
     kind: ErrorKind = ErrorKind.UNKNOWN
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskLog:
     """``core.TaskLog``: a link to the attempt's logs, forwarded verbatim into ActionEvents (R68)."""
@@ -46,6 +49,7 @@ class TaskLog:
     hide_once_finished: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReasonInfo:
     """An additional reason (R22); becomes a cluster event (R71)."""
@@ -54,6 +58,7 @@ class ReasonInfo:
     occurred_at: datetime | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExternalResource:
     """An external resource (R22). The reconciler reads only ``cache_status`` (R73)."""
@@ -70,6 +75,7 @@ _NO_RESOURCES: PVector[ExternalResource] = pvector()
 _NO_REASONS: PVector[ReasonInfo] = pvector()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskInfo:
     """``TaskInfo`` (R21). ``log_context`` is the serialized ``core.LogContext`` (opaque to the core)."""
@@ -82,6 +88,7 @@ class TaskInfo:
     additional_reasons: PVector[ReasonInfo] = _NO_REASONS
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PhaseInfo:
     """``PhaseInfo`` (R17). Build it with the constructors below rather than directly."""
@@ -109,6 +116,7 @@ class TransitionType(IntEnum):
     BARRIER = 1
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Transition:
     """``Transition`` (R20): what ``Plugin.Handle`` returns."""

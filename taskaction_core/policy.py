@@ -11,6 +11,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Final
 
+from taskaction_core.fastinit import fast_init
+
 DEFAULT_REQUEUE_AFTER: Final = timedelta(seconds=10)
 """Go ``TaskActionDefaultRequeueDuration`` (R110)."""
 DEFAULT_MAX_SYSTEM_FAILURES: Final = 3
@@ -43,6 +45,7 @@ GO_COMPATIBLE: Final[frozenset[Deviation]] = frozenset()
 """No deviations: reproduce the Go controller exactly, defects included."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Configuration the pure core reads. Construct it once; invalid values raise ``ValueError`` (Go: startup fails).

@@ -18,6 +18,7 @@ from typing import Final
 from pyrsistent import pmap, pvector
 from pyrsistent.typing import PMap, PVector
 
+from taskaction_core.fastinit import fast_init
 from taskaction_core.phases import ConditionStatus, ConditionType, ErrorKind
 
 API_VERSION: Final = "flyte.org/v1"
@@ -41,6 +42,7 @@ _EMPTY_LABELS: PMap[str, str] = pmap()
 _EMPTY_STRINGS: PVector[str] = pvector()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Condition:
     """A Kubernetes status condition (R6). ``observed_generation`` is always 0 when written by the controller."""
@@ -53,6 +55,7 @@ class Condition:
     observed_generation: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PhaseHistoryEntry:
     """One entry of ``status.phaseHistory`` (R9)."""
@@ -62,6 +65,7 @@ class PhaseHistoryEntry:
     message: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ErrorState:
     """``status.errorState`` (R10): kind is ``"USER"``, ``"SYSTEM"`` or ``""``."""
@@ -71,6 +75,7 @@ class ErrorState:
     message: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ObjectMeta:
     """The metadata the reconciler reads or writes (R2)."""
@@ -87,6 +92,7 @@ class ObjectMeta:
     generation: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskActionSpec:
     """``spec`` (R3). ``task_template`` and ``condition_spec`` hold serialized protobuf bytes."""
@@ -109,6 +115,7 @@ class TaskActionSpec:
     group: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskActionStatus:
     """``status`` (R5). Zero values are what the API omits from JSON."""
@@ -129,6 +136,7 @@ class TaskActionStatus:
     signalled_at: datetime | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskAction:
     """One TaskAction object: metadata, spec and status (R1)."""

@@ -13,7 +13,10 @@ from datetime import timedelta
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
+from taskaction_core.fastinit import fast_init
 
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Identifier:
     """``core.Identifier`` (resource type as its enum number)."""
@@ -29,6 +32,7 @@ class Identifier:
 _NO_STRINGS: PVector[str] = pvector()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskMetadata:
     """The caching, retry and timeout facts of ``core.TaskMetadata`` (R49, R107)."""
@@ -43,6 +47,7 @@ class TaskMetadata:
     interruptible: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskTemplate:
     """``core.TaskTemplate`` as the core sees it.
@@ -61,6 +66,7 @@ class TaskTemplate:
     service_account: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ConditionSpec:
     """``workflow.ConditionAction`` as the condition path sees it (R80): only the timeout matters."""
@@ -70,6 +76,7 @@ class ConditionSpec:
     timeout: timedelta | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DecodeError:
     """Bytes that are not the expected protobuf message. ``message`` is the parser's explanation."""

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import pytest
 
@@ -228,9 +229,20 @@ def test_core_files_shell_subpackages_are_excluded(tmp_path: Path) -> None:
     assert found == ["__init__.py", "reconcile/task.py", "records.py"]
 
 
+ALLOWED: Final = frozenset({("taskaction_core/fastinit.py", "uses builtin 'exec'")})
+"""The one sanctioned finding: ``fast_init`` executes an ``__init__`` generated from dataclass field names only
+(its grammar is checked line by line in ``tests/core/test_fastinit.py``)."""
+
+
 def test_core_sources_scanned_contain_no_forbidden_construct() -> None:
     violations = scan_core(package_root())
-    assert violations == [], "the pure core must not do I/O:\n" + "\n".join(map(str, violations))
+    unexpected = [v for v in violations if (v.path, v.what) not in ALLOWED]
+    assert unexpected == [], "the pure core must not do I/O:\n" + "\n".join(map(str, unexpected))
+
+
+def test_core_sources_allowed_findings_occur_exactly_once() -> None:
+    found = [(v.path, v.what) for v in scan_core(package_root())]
+    assert sorted(found) == sorted(ALLOWED), "an allowance is stale or used more than once"
 
 
 # --------------------------------------------------------------------------------------------- the scanner bites

@@ -30,6 +30,7 @@ from taskaction_core.effects import (
     ReleaseReservation,
     WriteCachedOutputs,
 )
+from taskaction_core.fastinit import fast_init
 from taskaction_core.gofmt import go_quote
 from taskaction_core.idl import decode_task_template
 from taskaction_core.observations import CatalogErrorKind, Observations
@@ -45,6 +46,7 @@ MSG_MISSING_IDENTIFIER = "discoverable task is missing identifier"
 CACHE_RESOURCE_ID = "cache"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
     """R49: the catalog key, the reservation owner and whether executions are serialized."""
@@ -106,6 +108,7 @@ def cache_task_info(status: CacheStatus, reason: str, now: datetime) -> TaskInfo
     )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PreExecution:
     """The outcome of R52: run the plugin (``info`` None), or short-circuit on ``info``; or an error."""
@@ -211,6 +214,7 @@ def _reserve(
     return PreExecution(info=info, effects=effects)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PostExecution:
     """The outcome of R54: the (possibly amended) PhaseInfo and the effects to perform, or an error."""

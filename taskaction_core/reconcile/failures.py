@@ -27,6 +27,7 @@ from taskaction_core.effects import (
     RecordWarning,
     StatusScope,
 )
+from taskaction_core.fastinit import fast_init
 from taskaction_core.gofmt import go_quote
 from taskaction_core.phase_info import ExecutionError, PhaseInfo, phase_info_failed
 from taskaction_core.phases import ErrorKind, PluginPhase
@@ -47,6 +48,7 @@ CODE_MAX_SYSTEM_FAILURES: Final = "MaxSystemFailuresExceeded"
 MSG_SYSTEM_RETRYABLE: Final = "system retryable failure"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SystemErrorText:
     """An infrastructure error to account for: its full text and the Flyte codes along its cause chain (R58)."""
@@ -55,6 +57,7 @@ class SystemErrorText:
     codes: tuple[str, ...] | PVector[str] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Cleanup:
     """What D3 needs to clean up when the ceiling is reached: the plugin resource and a held reservation."""

@@ -5,14 +5,16 @@ event-then-status persistence (R65) and the terminal GC labels (R67).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from pyrsistent import pmap
 from pyrsistent.typing import PMap, PVector
 
 from taskaction_core.effects import (
-    FailPass,
+    FAIL_PASS,
     FailureWarning,
     FinalEffect,
     PatchLabels,
@@ -20,6 +22,7 @@ from taskaction_core.effects import (
     RecordActionEvent,
     StatusScope,
 )
+from taskaction_core.fastinit import fast_init
 from taskaction_core.gofmt import go_quote, label_time, rfc3339_seconds
 from taskaction_core.phase_info import PhaseInfo
 from taskaction_core.phases import ConditionStatus, ConditionType, PluginPhase, Reason
@@ -58,6 +61,7 @@ def condition_message(message: str, policy: Policy) -> str:
     return message[: MAX_CONDITION_MESSAGE - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StatusView:
     """The three status parts the phase mapping writes; kept apart so a no-op mapping allocates nothing."""
@@ -177,9 +181,13 @@ def state_json(task_action: TaskAction, phase_name: str, now: datetime) -> str:
     return text.translate(_GO_JSON_ESCAPES)
 
 
+_JSON_SAFE = re.compile(r"[ !#-%'-;=?-\[\]-~]*")
+"""Printable ASCII other than ``"``, ``\\``, ``<``, ``>`` and ``&``: what Go JSON writes without escaping."""
+
+
 def _json_safe(text: str) -> bool:
     """True when ``text`` needs no escaping in Go JSON (the common case, formatted without ``json.dumps``)."""
-    return text.isascii() and text.isprintable() and not any(c in text for c in '"\\<>&')
+    return _JSON_SAFE.fullmatch(text) is not None
 
 
 def status_changed(old: TaskActionStatus, new: TaskActionStatus, policy: Policy) -> bool:
@@ -235,7 +243,7 @@ def update_task_action_status(
         return ()
     return (
         record_action_event(working, info, now, policy),
-        PersistStatus(working.status, StatusScope.WHOLE, True, original.metadata.resource_version, FailPass()),
+        PersistStatus(working.status, StatusScope.WHOLE, True, original.metadata.resource_version, FAIL_PASS),
     )
 
 
@@ -244,12 +252,14 @@ def record_action_event(
 ) -> FinalEffect:
     """R65 step 2 / R122: the event effect, with the publish-failure warning to emit if it cannot be recorded."""
     event = build_action_event(working, info, now, policy.cluster_id, updated_time)
-    note = f"Failed to persist action event {go_quote(working.spec.action_name)}: "
-    warning = FailureWarning("ActionEventPublishFailed", "PublishingActionEvent", note)
-    return RecordActionEvent(event, FailPass(), warning)
+    return RecordActionEvent(event, FAIL_PASS, _publish_failure_warning(working.spec.action_name))
 
 
-_TERMINATED_LABEL: PMap[str, str] = pmap({LABEL_TERMINATION_STATUS: TERMINATED})
+@lru_cache(maxsize=4096)
+def _publish_failure_warning(action_name: str) -> FailureWarning:
+    """R122: the Warning for a failed event publish; memoized, as every status write of the action needs it."""
+    note = f"Failed to persist action event {go_quote(action_name)}: "
+    return FailureWarning("ActionEventPublishFailed", "PublishingActionEvent", note)
 
 
 def ensure_terminal_labels(task_action: TaskAction, now: datetime) -> PMap[str, str] | None:
@@ -262,7 +272,7 @@ def ensure_terminal_labels(task_action: TaskAction, now: datetime) -> PMap[str, 
     if labels.get(LABEL_TERMINATION_STATUS) == TERMINATED and labels.get(LABEL_COMPLETED_TIME):
         return None
     completed = label_time(terminal_transition_time(task_action.status.conditions, now))
-    return _TERMINATED_LABEL.set(LABEL_COMPLETED_TIME, completed)
+    return pmap({LABEL_TERMINATION_STATUS: TERMINATED, LABEL_COMPLETED_TIME: completed})
 
 
 def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAction, tuple[FinalEffect, ...]]:
@@ -271,13 +281,11 @@ def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAc
     if patch is None:
         return task_action, ()
     meta = task_action.metadata
-    completed = patch[LABEL_COMPLETED_TIME]
-    labels = meta.labels.set(LABEL_TERMINATION_STATUS, TERMINATED).set(LABEL_COMPLETED_TIME, completed)
     metadata = ObjectMeta(
         meta.name,
         meta.namespace,
         meta.uid,
-        labels,
+        merge_labels(meta.labels, patch),
         meta.annotations,
         meta.finalizers,
         meta.deletion_timestamp,
@@ -285,4 +293,14 @@ def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAc
         meta.resource_version,
         meta.generation,
     )
-    return TaskAction(metadata, task_action.spec, task_action.status), (PatchLabels(patch, FailPass()),)
+    return TaskAction(metadata, task_action.spec, task_action.status), (PatchLabels(patch, FAIL_PASS),)
+
+
+def merge_labels(labels: PMap[str, str], patch: PMap[str, str]) -> PMap[str, str]:
+    """A JSON merge patch of string values: ``patch`` wins. An empty map takes the patch itself (no copy)."""
+    if not labels:
+        return patch
+    merged = labels.evolver()
+    for key, value in patch.items():
+        merged[key] = value
+    return merged.persistent()

@@ -28,6 +28,7 @@ from taskaction_core.effects import (
     LogLevel,
     PutCache,
 )
+from taskaction_core.fastinit import fast_init
 from taskaction_core.naming import max_attempts
 from taskaction_core.observations import Observations, PluginStateWrite
 from taskaction_core.phase_info import (
@@ -108,6 +109,7 @@ def resource_live(status: TaskActionStatus, policy: Policy) -> bool:
     return status.plugin_phase == "PhaseRunning"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _Pass:
     """The fixed facts of one pass, so step functions take one argument instead of eight."""
