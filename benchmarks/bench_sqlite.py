@@ -14,12 +14,13 @@
 2. Ceiling: on a fresh file opened through :class:`~taskaction_core.adapters.sqlite.db.Database` (same schema, WAL,
    ``synchronous``, busy timeout), as many raw transactions as the library had writing passes, spread over as many
    threads as workers, plain ``sqlite3`` with no library code on the path. Each is ``BEGIN IMMEDIATE``; read the
-   object row; the store's status-write statements (bump the counter, read it, upsert the document, clear the
-   labels, append and prune the change feed); insert one ActionEvent row; ``COMMIT``. The documents are the library
+   object row; the store's status-write statements (bump and read the counter in one ``UPDATE ... RETURNING``,
+   upsert the document, append and prune the change feed; a status write leaves the label index alone); insert one
+   ActionEvent row; ``COMMIT``. The documents are the library
    run's final documents and the events are its stored flyteidl2 bytes and keys.
    Ratio = library writing passes/s ÷ ceiling transactions/s. Target ≥ 0.5.
 
-Context, not part of the ratio: the ceiling's work in the library's transaction layout (a read transaction for the
+Context, not part of the ratio: the ceiling's work in the library's transaction layout (an autocommit read for the
 get, one write transaction for the event, one for the status), and the same library run on the in-memory fakes
 (what the pure core, interpreter and runtime cost with free adapters; ``--no-fakes`` skips it).
 
@@ -88,14 +89,13 @@ EventRow = tuple[str, str, str, str, int, int, int, bytes]
 # runs no library code. The change feed's retention is the store's default.
 _RETENTION: Final = 100_000
 _READ_OBJECT: Final = "SELECT document FROM task_actions WHERE namespace = ? AND name = ?"
-_BUMP: Final = "UPDATE counters SET value = value + 1 WHERE name = 'resource_version'"
+_BUMP: Final = "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value"
 _REVISION: Final = "SELECT value FROM counters WHERE name = 'resource_version'"
 _UPSERT: Final = (
     "INSERT INTO task_actions (namespace, name, resource_version, document) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (namespace, name) DO UPDATE"
     " SET resource_version = excluded.resource_version, document = excluded.document"
 )
-_CLEAR_LABELS: Final = "DELETE FROM task_action_labels WHERE namespace = ? AND name = ?"
 _APPEND_CHANGE: Final = "INSERT INTO changes (resource_version, type, namespace, name) VALUES (?, 'MODIFIED', ?, ?)"
 _PRUNE_CHANGES: Final = "DELETE FROM changes WHERE resource_version <= ?"
 _INSERT_EVENT: Final = (
@@ -329,10 +329,8 @@ def workload_of(directory: Path) -> Workload:
 def _status_write(connection: sqlite3.Connection, name: str, document: str) -> None:
     """The statements of one status write, inside a transaction the caller holds."""
     connection.execute(_READ_OBJECT, (NAMESPACE, name)).fetchone()
-    connection.execute(_BUMP)
-    revision = int(connection.execute(_REVISION).fetchone()[0])
+    revision = int(connection.execute(_BUMP).fetchall()[0][0])
     connection.execute(_UPSERT, (NAMESPACE, name, revision, document))
-    connection.execute(_CLEAR_LABELS, (NAMESPACE, name))
     connection.execute(_APPEND_CHANGE, (revision, NAMESPACE, name))
     connection.execute(_PRUNE_CHANGES, (revision - _RETENTION,))
 
@@ -346,10 +344,9 @@ def _one_transaction(connection: sqlite3.Connection, name: str, document: str, e
 
 
 def _library_layout(connection: sqlite3.Connection, name: str, document: str, event: EventRow) -> None:
-    """The same work in the library's layout: get (read transaction), event (R65: before the status), status."""
-    connection.execute("BEGIN")
+    """The same work in the library's layout: get (one statement, autocommit), event (R65: before the status),
+    status."""
     connection.execute(_READ_OBJECT, (NAMESPACE, name)).fetchone()
-    connection.execute("COMMIT")
     connection.execute("BEGIN IMMEDIATE")
     connection.execute(_INSERT_EVENT, event)
     connection.execute("COMMIT")

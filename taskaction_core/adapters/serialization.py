@@ -99,8 +99,46 @@ def to_wire(task_action: TaskAction) -> WireDocument:
 
 
 def to_json(task_action: TaskAction) -> str:
-    """:func:`to_wire` as compact JSON text with sorted keys (deterministic: equal objects give equal text)."""
-    return json.dumps(to_wire(task_action), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """:func:`to_wire` as compact JSON text with sorted keys (deterministic: equal objects give equal text).
+
+    Built from the text of its parts, which is the same text (``json.dumps`` with sorted keys is compositional, and
+    the top-level keys sort as apiVersion, kind, metadata, spec, status). The spec's text is memoized by identity
+    (:func:`_spec_json`): a status write stores the spec object it read, so its spec is encoded once, not per write.
+    """
+    parts = [_HEAD, _dumps(_metadata_to_wire(task_action.metadata)), ',"spec":', _spec_json(task_action.spec)]
+    status = _status_to_wire(task_action.status)
+    if status:
+        parts += [',"status":', _dumps(status)]
+    parts.append("}")
+    return "".join(parts)
+
+
+def _dumps(document: WireDocument) -> str:
+    return _ENCODER.encode(document)
+
+
+_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""``json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` without building an encoder
+per call."""
+
+
+_HEAD: Final = f'{{"apiVersion":{json.dumps(API_VERSION)},"kind":{json.dumps(KIND)},"metadata":'
+_SPEC_TEXTS: Final[dict[int, tuple[TaskActionSpec, str]]] = {}
+"""id(spec) → (spec, its JSON text). The entry holds the spec, so its id cannot be reused while the entry lives."""
+_SPEC_TEXTS_LIMIT: Final = 4_096
+
+
+def _spec_json(spec: TaskActionSpec) -> str:
+    """The JSON text of ``spec``, memoized by identity (records are immutable: an object's text never changes).
+    Thread-safe under the GIL: each dict operation is atomic, and a lost race only encodes twice."""
+    entry = _SPEC_TEXTS.get(id(spec))
+    if entry is not None and entry[0] is spec:
+        return entry[1]
+    text = _dumps(_spec_to_wire(spec))
+    if len(_SPEC_TEXTS) >= _SPEC_TEXTS_LIMIT:
+        _SPEC_TEXTS.clear()
+    _SPEC_TEXTS[id(spec)] = (spec, text)
+    return text
 
 
 def _metadata_to_wire(meta: ObjectMeta) -> WireDocument:
@@ -198,12 +236,13 @@ def _history_entry_to_wire(entry: PhaseHistoryEntry) -> WireDocument:
 
 
 def _omit_zero(fields: Mapping[str, object]) -> WireDocument:
-    """``omitempty``: drop "", 0, empty lists and maps, and None. (Booleans never pass through here.)"""
-    return {name: value for name, value in fields.items() if value not in ("", 0, None, [], {})}
+    """``omitempty``: drop "", 0, empty lists and maps, and None, i.e. every falsy value (booleans never pass
+    through here)."""
+    return {name: value for name, value in fields.items() if value}
 
 
 def _sorted_map(values: PMap[str, str]) -> dict[str, str]:
-    return {key: values[key] for key in sorted(values)}
+    return dict(sorted(values.items()))
 
 
 def _base64(data: bytes) -> str:
@@ -220,9 +259,12 @@ def format_time(moment: datetime) -> str:
 
     Raises ValueError for a naive datetime: every time in the records is timezone-aware UTC.
     """
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    if moment.tzinfo is UTC:  # every time in the records: no conversion needed
+        utc = moment
+    elif moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"cannot serialize a naive datetime: {moment!r}")
-    utc = moment.astimezone(UTC)
+    else:
+        utc = moment.astimezone(UTC)
     # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
     text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
     if utc.microsecond:

@@ -461,6 +461,22 @@ def test_wire_round_trip_any_task_action_is_identity(task_action: TaskAction) ->
     assert json.loads(to_json(task_action)) == to_wire(task_action)
 
 
+@given(st.builds(TaskAction, metadata=_metas, spec=_specs, status=_statuses))
+def test_to_json_is_the_sorted_compact_dump_of_to_wire(task_action: TaskAction) -> None:
+    """to_json assembles its text from parts (the spec's memoized); it must be exactly the one-piece dump."""
+    expected = json.dumps(to_wire(task_action), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert to_json(task_action) == expected
+    assert to_json(task_action) == expected  # again, the spec's text now from the memo
+
+
+def test_to_json_memoized_spec_text_follows_a_changed_spec() -> None:
+    task_action = a_full_task_action()
+    first = to_json(task_action)
+    changed = replace(task_action, spec=replace(task_action.spec, short_name="other-name"))
+    assert json.loads(to_json(changed))["spec"]["shortName"] == "other-name"
+    assert to_json(task_action) == first
+
+
 def _object(document: WireDocument, name: str) -> WireDocument:
     value = document[name]
     assert isinstance(value, dict)

@@ -75,6 +75,56 @@ def test_database_write_waits_out_busy_timeout_then_fails() -> None:
     assert not waiter.connection().in_transaction
 
 
+def test_database_writer_of_this_process_waits_on_the_in_process_lock_then_fails() -> None:
+    database = Database(fresh_database_path(), busy_timeout=timedelta(milliseconds=50))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with database.write():
+            holding.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    try:
+        with pytest.raises(sqlite3.OperationalError, match=r"locked \(by another writer"), database.write():
+            pass
+    finally:
+        release.set()
+        holder.join()
+    with database.write() as connection:  # the lock was released with the holder's transaction
+        connection.execute("UPDATE counters SET value = 3")
+    assert database.connection().execute("SELECT value FROM counters").fetchone()[0] == 3
+
+
+def test_database_nested_write_on_one_thread_fails_instead_of_deadlocking() -> None:
+    database = Database(fresh_database_path(), busy_timeout=timedelta(seconds=30))
+    inner = pytest.raises(sqlite3.OperationalError, match="within a transaction")
+    with database.write(), inner, database.write():
+        pass
+    assert not database.connection().in_transaction
+
+
+def test_database_write_of_another_thread_runs_after_the_holder_commits() -> None:
+    database = Database(fresh_database_path())
+    seen: list[int] = []
+    started = threading.Event()
+
+    def write_after() -> None:
+        started.set()
+        with database.write() as connection:
+            seen.append(int(connection.execute("SELECT value FROM counters").fetchone()[0]))
+
+    with database.write() as connection:
+        connection.execute("UPDATE counters SET value = 11")
+        waiter = threading.Thread(target=write_after)
+        waiter.start()
+        started.wait()
+    waiter.join()
+    assert seen == [11]
+
+
 def test_database_read_is_not_blocked_by_a_writer() -> None:
     path = fresh_database_path()
     writer = Database(path)

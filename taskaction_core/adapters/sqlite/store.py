@@ -4,12 +4,19 @@ Theory of operation. ``task_actions`` holds each object as its JSON document (:f
 serialization.to_json`, the one wire shape) next to its resourceVersion; ``task_action_labels`` indexes the labels
 for selectors; ``counters`` holds the store-wide resourceVersion; ``changes`` is the change feed. Every write is one
 ``BEGIN IMMEDIATE`` transaction (:meth:`Database.write`) that reads the stored object, checks the precondition,
-computes the new object, takes the next resourceVersion, writes the row *and* appends one row to ``changes``. Writers
-are serialized by SQLite's file lock, so across threads and processes:
+computes the new object, takes the next resourceVersion, writes the row *and* appends one row to ``changes`` (the
+label index is rewritten only when the labels changed). Writers are serialized by SQLite's file lock, so across
+threads and processes:
 
 - a precondition can never pass for two writers holding the same resourceVersion (CONFLICT for the second, R66);
 - resourceVersions are committed in increasing order and the feed has no holes: change N+1 never becomes visible
   before change N, so a reader that remembers the last version it saw misses nothing.
+
+Reads: a ``get`` is one ``SELECT`` outside any explicit transaction (a single statement reads one snapshot). Stored
+documents are decoded through a :class:`~taskaction_core.adapters.sqlite.cache.DocumentCache` (``cache_size``
+objects, default 4,096; 0 disables it): every read and write still goes to the file, but a document whose text was
+decoded or written before is not decoded again, which keeps a reconcile pass from paying for JSON decoding twice.
+The cache cannot serve a stale object: a hit needs the stored text to be equal to the cached one.
 
 Semantics shared with the fake and pinned by ``tests/contract/test_store.py``: ``update`` writes labels,
 annotations, finalizers and spec, ``update_status`` only the status, ``patch_labels`` merges labels without
@@ -55,16 +62,32 @@ from taskaction_core.adapters.apiserver import (
     not_found,
 )
 from taskaction_core.adapters.serialization import from_json, to_json
+from taskaction_core.adapters.sqlite.cache import DocumentCache
 from taskaction_core.adapters.sqlite.db import Database, is_unavailable
 from taskaction_core.interpreter.ports import Clock, Page, StoreError, StoreErrorKind, WatchEvent, WatchEventType
 from taskaction_core.records import TaskAction, TaskActionStatus
 
-__all__ = ["DEFAULT_CHANGE_RETENTION", "DEFAULT_POLL_INTERVAL", "SqliteTaskActionStore", "SqliteWatch"]
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "DEFAULT_CHANGE_RETENTION",
+    "DEFAULT_POLL_INTERVAL",
+    "SqliteTaskActionStore",
+    "SqliteWatch",
+]
 
 DEFAULT_POLL_INTERVAL: Final = timedelta(milliseconds=50)
 DEFAULT_CHANGE_RETENTION: Final = 100_000
+DEFAULT_CACHE_SIZE: Final = 4_096
 
 _WATCH_BATCH: Final = 500
+
+_SELECT_DOCUMENT: Final = "SELECT document FROM task_actions WHERE namespace = ? AND name = ?"
+_NEXT_REVISION: Final = "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value"
+_UPSERT: Final = (
+    "INSERT INTO task_actions (namespace, name, resource_version, document) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (namespace, name) DO UPDATE"
+    " SET resource_version = excluded.resource_version, document = excluded.document"
+)
 
 _log = logging.getLogger(__name__)
 
@@ -88,10 +111,14 @@ class SqliteTaskActionStore:
         *,
         poll_interval: timedelta = DEFAULT_POLL_INTERVAL,
         change_retention: int = DEFAULT_CHANGE_RETENTION,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         if change_retention < 1:
             raise ValueError(f"change_retention must be at least 1, got {change_retention}")
+        if cache_size < 0:
+            raise ValueError(f"cache_size must not be negative, got {cache_size}")
         self._database = database
+        self._documents = DocumentCache(cache_size)
         self._clock = clock
         self._poll_interval = poll_interval
         self._retention = change_retention
@@ -100,8 +127,8 @@ class SqliteTaskActionStore:
 
     def get(self, namespace: str, name: str) -> Result[TaskAction, StoreError]:
         def read() -> Result[TaskAction, StoreError]:
-            with self._database.read() as connection:
-                return _as_result(_find(connection, (namespace, name)))
+            # One statement outside any explicit transaction reads one consistent snapshot (SQLite autocommit).
+            return _as_result(self._find(self._database.connection(), (namespace, name)))
 
         return self._guarded(read)
 
@@ -122,7 +149,7 @@ class SqliteTaskActionStore:
         def read() -> Result[Page, StoreError]:
             with self._database.read() as connection:
                 rows = connection.execute(sql, parameters).fetchall()
-            items = tuple(_decode(str(document), (str(ns), str(name))) for ns, name, document in rows)
+            items = tuple(self._decoded((str(ns), str(name)), str(document)) for ns, name, document in rows)
             if limit and len(items) > limit:
                 last = items[limit - 1].metadata
                 return Success(Page(items[:limit], encode_continue_token((last.namespace, last.name))))
@@ -152,29 +179,32 @@ class SqliteTaskActionStore:
         def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
             if _exists(connection, (meta.namespace, meta.name)):
                 return already_exists(meta.name)
-            return self._commit(connection, new, WatchEventType.ADDED)
+            return self._commit(connection, new, WatchEventType.ADDED, None)
 
         return self._write(write)
 
     def update(self, task_action: TaskAction) -> Result[TaskAction, StoreError]:
         def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
-            found = check_precondition(_find(connection, _key(task_action)), task_action)
+            found = check_precondition(self._find(connection, _key(task_action)), task_action)
             if isinstance(found, StoreError):
                 return found
             candidate = apply_update(found, task_action)
             if isinstance(candidate, StoreError) or candidate == found:
                 return candidate
             deleting = found.metadata.deletion_timestamp is not None and not candidate.metadata.finalizers
-            return self._commit(connection, candidate, WatchEventType.DELETED if deleting else WatchEventType.MODIFIED)
+            kind = WatchEventType.DELETED if deleting else WatchEventType.MODIFIED
+            return self._commit(connection, candidate, kind, found)
 
         return self._write(write)
 
     def update_status(self, task_action: TaskAction) -> Result[TaskAction, StoreError]:
         def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
-            found = check_precondition(_find(connection, _key(task_action)), task_action)
+            found = check_precondition(self._find(connection, _key(task_action)), task_action)
             if isinstance(found, StoreError):
                 return found
-            return self._commit_if_changed(connection, found, replace(found, status=task_action.status))
+            if task_action.status == found.status:  # only the status is written: an equal status changes nothing
+                return found
+            return self._commit(connection, replace(found, status=task_action.status), WatchEventType.MODIFIED, found)
 
         return self._write(write)
 
@@ -182,10 +212,13 @@ class SqliteTaskActionStore:
         self, namespace: str, name: str, labels: Mapping[str, str | None]
     ) -> Result[TaskAction, StoreError]:
         def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
-            found = _find(connection, (namespace, name))
+            found = self._find(connection, (namespace, name))
             if isinstance(found, StoreError):
                 return found
-            return self._commit_if_changed(connection, found, apply_labels(found, labels))
+            candidate = apply_labels(found, labels)
+            if candidate == found:  # a write that changes nothing is not a write (as the API server)
+                return found
+            return self._commit(connection, candidate, WatchEventType.MODIFIED, found)
 
         return self._write(write)
 
@@ -193,15 +226,15 @@ class SqliteTaskActionStore:
         now = self._clock.now()
 
         def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
-            found = _find(connection, (namespace, name))
+            found = self._find(connection, (namespace, name))
             if isinstance(found, StoreError):
                 return found
             meta = found.metadata
             if not meta.finalizers:
-                return self._commit(connection, found, WatchEventType.DELETED)
+                return self._commit(connection, found, WatchEventType.DELETED, found)
             if meta.deletion_timestamp is None:
                 marked = replace(meta, deletion_timestamp=now, generation=meta.generation + 1)
-                return self._commit(connection, replace(found, metadata=marked), WatchEventType.MODIFIED)
+                return self._commit(connection, replace(found, metadata=marked), WatchEventType.MODIFIED, found)
             return found
 
         return self._write(write).map(lambda _: None)
@@ -248,26 +281,45 @@ class SqliteTaskActionStore:
             message = f"sqlite store {self._database.path}: {error}"
             return Failure(StoreError(StoreErrorKind.UNAVAILABLE, message))
 
-    def _commit_if_changed(
-        self, connection: sqlite3.Connection, found: TaskAction, candidate: TaskAction
-    ) -> TaskAction:
-        """A write that changes nothing is not a write: no new resourceVersion, no change row (as the API server)."""
-        if candidate == found:
-            return found
-        return self._commit(connection, candidate, WatchEventType.MODIFIED)
+    def _find(self, connection: sqlite3.Connection, key: Key) -> TaskAction | StoreError:
+        """The stored object, decoded through the cache (a document read before is not decoded again)."""
+        row = connection.execute(_SELECT_DOCUMENT, key).fetchone()
+        if row is None:
+            return not_found(key[1])
+        return self._decoded(key, str(row[0]))
+
+    def _decoded(self, key: Key, document: str) -> TaskAction:
+        cached = self._documents.get(key, document)
+        if cached is not None:
+            return cached
+        decoded = _decode(document, key)
+        self._documents.put(key, document, decoded)
+        return decoded
 
     def _commit(
-        self, connection: sqlite3.Connection, task_action: TaskAction, event_type: WatchEventType
+        self,
+        connection: sqlite3.Connection,
+        task_action: TaskAction,
+        event_type: WatchEventType,
+        found: TaskAction | None,
     ) -> TaskAction:
-        """Store (or, for DELETED, remove) ``task_action`` under the next resourceVersion and append it to the feed."""
-        connection.execute("UPDATE counters SET value = value + 1 WHERE name = 'resource_version'")
-        revision = _current_revision(connection)
+        """Store (or, for DELETED, remove) ``task_action`` under the next resourceVersion and append it to the feed.
+
+        ``found`` is the stored object being replaced (None for a create): the label index is rewritten only when
+        the labels differ from it.
+        """
+        revision = int(connection.execute(_NEXT_REVISION).fetchall()[0][0])
         stored = replace(task_action, metadata=replace(task_action.metadata, resource_version=str(revision)))
         key = _key(stored)
         if event_type is WatchEventType.DELETED:
             connection.execute("DELETE FROM task_actions WHERE namespace = ? AND name = ?", key)
+            self._documents.discard(key)
         else:
-            _upsert(connection, stored, revision)
+            document = to_json(stored)
+            connection.execute(_UPSERT, (*key, revision, document))
+            if found is None or found.metadata.labels != stored.metadata.labels:
+                _write_labels(connection, stored)
+            self._documents.put(key, document, stored)
         connection.execute(
             "INSERT INTO changes (resource_version, type, namespace, name) VALUES (?, ?, ?, ?)",
             (revision, event_type.value, *key),
@@ -354,13 +406,6 @@ def _exists(connection: sqlite3.Connection, key: Key) -> bool:
     return found is not None
 
 
-def _find(connection: sqlite3.Connection, key: Key) -> TaskAction | StoreError:
-    row = connection.execute("SELECT document FROM task_actions WHERE namespace = ? AND name = ?", key).fetchone()
-    if row is None:
-        return not_found(key[1])
-    return _decode(str(row[0]), key)
-
-
 def _decode(document: str, key: Key) -> TaskAction:
     decoded = from_json(document)
     if isinstance(decoded, Failure):
@@ -368,14 +413,8 @@ def _decode(document: str, key: Key) -> TaskAction:
     return decoded.unwrap()
 
 
-def _upsert(connection: sqlite3.Connection, task_action: TaskAction, revision: int) -> None:
+def _write_labels(connection: sqlite3.Connection, task_action: TaskAction) -> None:
     key = _key(task_action)
-    connection.execute(
-        "INSERT INTO task_actions (namespace, name, resource_version, document) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (namespace, name) DO UPDATE"
-        " SET resource_version = excluded.resource_version, document = excluded.document",
-        (*key, revision, to_json(task_action)),
-    )
     connection.execute("DELETE FROM task_action_labels WHERE namespace = ? AND name = ?", key)
     connection.executemany(
         "INSERT INTO task_action_labels (namespace, name, key, value) VALUES (?, ?, ?, ?)",

@@ -1,0 +1,88 @@
+"""The decoded-object cache of the SQLite store: a stored JSON document is decoded once, not on every read.
+
+Theory of operation. Decoding a stored document (:func:`~taskaction_core.adapters.serialization.from_json`) costs
+more than the SQL that reads it, and a reconcile pass reads its object twice (the pass's ``get``, then the status
+write's re-read inside its transaction). :class:`DocumentCache` keeps, per (namespace, name), the last document text
+seen and the :class:`~taskaction_core.records.TaskAction` it decodes to. A read still fetches the row's current
+document from the file, and the cached object is used only when that text is *equal* to the cached text; otherwise
+the row is decoded again and replaces the entry. Because decoding is a pure function of the text, a hit returns
+exactly what decoding would, whoever wrote the row:
+
+- a write by another thread, store handle or process leaves a new document (with its new resourceVersion, which the
+  document carries), so the next read misses and decodes it;
+- a row edited behind the store's back, even under the same resourceVersion, has a different text and misses too;
+- a deleted row is never looked up (the read finds no row), and the store drops the entry when it deletes.
+
+The store also puts each object it writes under the text it wrote (the round trip ``from_json(to_json(x)) == x`` is
+pinned by ``tests/adapters/test_serialization.py``), so the pass after a write finds its object without decoding.
+Entries carry the object's resourceVersion: a slow reader that decoded an older document does not replace the entry
+of a newer one. Objects are immutable records, so one decoded object is safely shared by every thread.
+
+Bounded: at most ``size`` entries, least recently used evicted first; ``size`` 0 disables caching. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Final, NamedTuple
+
+from taskaction_core.records import TaskAction
+
+__all__ = ["DocumentCache"]
+
+Key = tuple[str, str]
+
+
+class _Entry(NamedTuple):
+    revision: int
+    document: str
+    task_action: TaskAction
+
+
+class DocumentCache:
+    """(namespace, name) → the last document seen and its decoded object (see the module docstring)."""
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError(f"cache size must not be negative, got {size}")
+        self._size: Final = size
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Key, document: str) -> TaskAction | None:
+        """The decoded object when ``document`` is the text cached for ``key``, else None (decode it, then put)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.document != document:
+                return None
+            self._entries.move_to_end(key)
+            return entry.task_action
+
+    def put(self, key: Key, document: str, task_action: TaskAction) -> None:
+        """Remember that ``document`` decodes to ``task_action``, unless a newer resourceVersion is cached."""
+        if not self._size:
+            return
+        revision = _revision(task_action)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.revision > revision:
+                return
+            self._entries[key] = _Entry(revision, document, task_action)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def discard(self, key: Key) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+def _revision(task_action: TaskAction) -> int:
+    """The object's resourceVersion as a number; -1 when it is not one (such an entry never shadows another)."""
+    text = task_action.metadata.resource_version
+    return int(text) if text.isdecimal() else -1
