@@ -76,11 +76,11 @@ def test_with_terminal_labels_keeps_the_deletion_timestamp() -> None:
     assert working.metadata == replace(deleting.metadata, labels=terminal_labels(T0).labels)
 
 
-# --- R39/R41 the task status ------------------------------------------------------------------------------------
+# --- R40-R45 the task status ------------------------------------------------------------------------------------
 
 
 def test_task_pass_keeps_signal_fields_it_does_not_own() -> None:
-    """R39/R41: the task path rebuilds the status but carries signalValue/By/At over unchanged."""
+    """R41-R45: the task path rebuilds the status but carries signalValue/By/At (written only by Signal) over."""
     status = TaskActionStatus(signal_value=b"yes", signalled_by="alice", signalled_at=EARLIER)
     decision = drive(a_task(status=status), Script(handle=handled(PhaseInfo(PluginPhase.RUNNING, 0, TaskInfo(T0)))))
     kept = decision.task_action.status
@@ -93,7 +93,7 @@ def test_task_pass_keeps_signal_fields_it_does_not_own() -> None:
 
 
 def test_retryable_failure_on_last_attempt_keeps_the_plugin_state_write() -> None:
-    """R40/R39: out of attempts, the failure is final and the plugin's state write of that Handle is persisted."""
+    """R40/R43: out of attempts, the failure is final and the plugin's state write of that Handle is persisted."""
     outcome = handled(retryable().unwrap().transition.info, PluginStateWrite(b"s2", 2))
     status = drive(a_task(retries=0), Script(handle=outcome)).task_action.status
     assert (status.plugin_phase, status.plugin_state, status.plugin_state_version) == (
