@@ -105,7 +105,7 @@ def to_json(task_action: TaskAction) -> str:
     the top-level keys sort as apiVersion, kind, metadata, spec, status). The spec's text is memoized by identity
     (:func:`_spec_json`): a status write stores the spec object it read, so its spec is encoded once, not per write.
     """
-    parts = [_HEAD, _dumps(_metadata_to_wire(task_action.metadata)), ',"spec":', _spec_json(task_action.spec)]
+    parts = [_HEAD, _metadata_json(task_action.metadata), ',"spec":', _spec_json(task_action.spec)]
     status = _status_to_wire(task_action.status)
     if status:
         parts += [',"status":', _dumps(status)]
@@ -126,6 +126,53 @@ _HEAD: Final = f'{{"apiVersion":{json.dumps(API_VERSION)},"kind":{json.dumps(KIN
 _SPEC_TEXTS: Final[dict[int, tuple[TaskActionSpec, str]]] = {}
 """id(spec) → (spec, its JSON text). The entry holds the spec, so its id cannot be reused while the entry lives."""
 _SPEC_TEXTS_LIMIT: Final = 4_096
+
+
+_MetaKey = tuple[str, str, str, PMap[str, str], PMap[str, str], PVector[str], datetime | None, datetime | None, int]
+_META_TEXTS: Final[dict[_MetaKey, tuple[str, str]]] = {}
+"""Every metadata field but the resourceVersion → the metadata's JSON text before and after the resourceVersion."""
+_META_TEXTS_LIMIT: Final = 4_096
+_REVISION_FIELD: Final = "resourceVersion"
+
+
+def _metadata_json(meta: ObjectMeta) -> str:
+    """The JSON text of ``meta``. Each write of an object changes its resourceVersion and, mostly, nothing else in
+    its metadata, so the text around the resourceVersion is memoized by the value of every other field (the key
+    holds what the text shows: equal keys give equal text). Thread-safe under the GIL, like :func:`_spec_json`."""
+    key: _MetaKey = (
+        meta.name,
+        meta.namespace,
+        meta.uid,
+        meta.labels,
+        meta.annotations,
+        meta.finalizers,
+        meta.deletion_timestamp,
+        meta.creation_timestamp,
+        meta.generation,
+    )
+    around = _META_TEXTS.get(key)
+    if around is None:
+        around = _around_revision(_metadata_to_wire(meta))
+        if len(_META_TEXTS) >= _META_TEXTS_LIMIT:
+            _META_TEXTS.clear()
+        _META_TEXTS[key] = around
+    before, after = around
+    if not meta.resource_version:  # omitted, as every zero value
+        return before + ("," if before != "{" and after != "}" else "") + after
+    revision = f'"{_REVISION_FIELD}":{_dumps_value(meta.resource_version)}'
+    return before + ("," if before != "{" else "") + revision + ("," if after != "}" else "") + after
+
+
+def _around_revision(wire: WireDocument) -> tuple[str, str]:
+    """The sorted compact JSON of ``wire`` without its resourceVersion, split where the resourceVersion goes:
+    ``("{<fields before>", "<fields after>}")``; the sides are ``"{"`` and ``"}"`` when no field falls there."""
+    before = {name: value for name, value in wire.items() if name < _REVISION_FIELD}
+    after = {name: value for name, value in wire.items() if name > _REVISION_FIELD}
+    return _dumps(before)[:-1], _dumps(after)[1:]
+
+
+def _dumps_value(value: str) -> str:
+    return _ENCODER.encode(value)
 
 
 def _spec_json(spec: TaskActionSpec) -> str:
@@ -257,8 +304,24 @@ def _optional_time(moment: datetime | None) -> str | None:
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with ``Z``; a fraction only when there are microseconds, trailing zeros trimmed.
 
-    Raises ValueError for a naive datetime: every time in the records is timezone-aware UTC.
+    Raises ValueError for a naive datetime: every time in the records is timezone-aware UTC. Memoized by value (an
+    object's times repeat in each of its writes): aware datetimes are equal exactly when they are the same instant,
+    which is what the text shows.
     """
+    text = _TIMES.get(moment)
+    if text is None:
+        text = _format_time(moment)
+        if len(_TIMES) >= _TIMES_LIMIT:
+            _TIMES.clear()
+        _TIMES[moment] = text
+    return text
+
+
+_TIMES: Final[dict[datetime, str]] = {}
+_TIMES_LIMIT: Final = 8_192
+
+
+def _format_time(moment: datetime) -> str:
     if moment.tzinfo is UTC:  # every time in the records: no conversion needed
         utc = moment
     elif moment.tzinfo is None or moment.utcoffset() is None:

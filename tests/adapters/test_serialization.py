@@ -469,6 +469,26 @@ def test_to_json_is_the_sorted_compact_dump_of_to_wire(task_action: TaskAction) 
     assert to_json(task_action) == expected  # again, the spec's text now from the memo
 
 
+@pytest.mark.parametrize(
+    "meta",
+    [
+        ObjectMeta(name=""),
+        ObjectMeta(name="", resource_version="7"),
+        ObjectMeta(name="", uid="u"),
+        ObjectMeta(name="", uid="u", resource_version="7"),
+        ObjectMeta(name="n", resource_version="7"),
+        ObjectMeta(name="n", uid="u"),
+        ObjectMeta(name="n", uid="u", resource_version='7"\\'),
+    ],
+)
+def test_to_json_metadata_text_around_the_resource_version_is_exact(meta: ObjectMeta) -> None:
+    task_action = TaskAction(metadata=meta)
+    expected = json.dumps(to_wire(task_action), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert to_json(task_action) == expected
+    other_revision = replace(meta, resource_version="12")
+    assert json.loads(to_json(TaskAction(metadata=other_revision)))["metadata"]["resourceVersion"] == "12"
+
+
 def test_to_json_memoized_spec_text_follows_a_changed_spec() -> None:
     task_action = a_full_task_action()
     first = to_json(task_action)
