@@ -37,12 +37,8 @@ caller retries); bugs in the SQL propagate as exceptions.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -64,7 +60,8 @@ from taskaction_core.adapters.apiserver import (
 from taskaction_core.adapters.serialization import from_json, to_json
 from taskaction_core.adapters.sqlite.cache import DocumentCache
 from taskaction_core.adapters.sqlite.db import Database, is_unavailable
-from taskaction_core.interpreter.ports import Clock, Page, StoreError, StoreErrorKind, WatchEvent, WatchEventType
+from taskaction_core.adapters.sqlite.watch import SqliteWatch
+from taskaction_core.interpreter.ports import Clock, Page, StoreError, StoreErrorKind, WatchEventType
 from taskaction_core.records import TaskAction, TaskActionStatus
 
 __all__ = [
@@ -79,8 +76,6 @@ DEFAULT_POLL_INTERVAL: Final = timedelta(milliseconds=50)
 DEFAULT_CHANGE_RETENTION: Final = 100_000
 DEFAULT_CACHE_SIZE: Final = 4_096
 
-_WATCH_BATCH: Final = 500
-
 _SELECT_DOCUMENT: Final = "SELECT document FROM task_actions WHERE namespace = ? AND name = ?"
 _NEXT_REVISION: Final = "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value"
 _UPSERT: Final = (
@@ -88,8 +83,6 @@ _UPSERT: Final = (
     " ON CONFLICT (namespace, name) DO UPDATE"
     " SET resource_version = excluded.resource_version, document = excluded.document"
 )
-
-_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -326,67 +319,6 @@ class SqliteTaskActionStore:
         )
         connection.execute("DELETE FROM changes WHERE resource_version <= ?", (revision - self._retention,))
         return stored
-
-
-class SqliteWatch:
-    """A :class:`~taskaction_core.interpreter.ports.Watch` polling the ``changes`` table. Thread-safe.
-
-    Sees the writes of every process using the file, in resourceVersion order, from ``after`` on.
-    """
-
-    def __init__(self, database: Database, after: int, poll_interval: timedelta) -> None:
-        self._database = database
-        self._after = after
-        self._poll_seconds = poll_interval.total_seconds()
-        self._buffer: deque[WatchEvent] = deque()
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
-
-    def get(self, timeout: float | None = None) -> WatchEvent | None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._closed.is_set():
-            event = self._next()
-            if event is not None:
-                return event
-            wait = self._poll_seconds if deadline is None else min(self._poll_seconds, deadline - time.monotonic())
-            if wait <= 0:
-                return None
-            self._closed.wait(wait)
-        return None
-
-    def close(self) -> None:
-        self._closed.set()
-
-    def _next(self) -> WatchEvent | None:
-        with self._lock:
-            if not self._buffer:
-                self._buffer.extend(self._poll())
-            return self._buffer.popleft() if self._buffer else None
-
-    def _poll(self) -> list[WatchEvent]:
-        """New rows of ``changes``; a failed read is logged and retried at the next poll (reads rarely fail in WAL)."""
-        try:
-            with self._database.read() as connection:
-                rows = connection.execute(
-                    "SELECT resource_version, type, namespace, name FROM changes"
-                    " WHERE resource_version > ? ORDER BY resource_version LIMIT ?",
-                    (self._after, _WATCH_BATCH),
-                ).fetchall()
-        except sqlite3.Error as error:
-            if not is_unavailable(error):
-                raise
-            _log.warning("watch on %s: polling the change feed failed, retrying: %s", self._database.path, error)
-            return []
-        if rows and int(rows[0][0]) != self._after + 1:
-            _log.error(
-                "watch on %s fell behind the change feed's retention: resourceVersions %d..%d were missed; relist",
-                self._database.path,
-                self._after + 1,
-                int(rows[0][0]) - 1,
-            )
-        if rows:
-            self._after = int(rows[-1][0])
-        return [WatchEvent(WatchEventType(str(kind)), str(ns), str(name), str(rv)) for rv, kind, ns, name in rows]
 
 
 # -- reading and writing rows ----------------------------------------------------------------------------------------
