@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from taskaction_core.effects import FinalEffect, Question
 from taskaction_core.fastinit import fast_init
@@ -25,6 +26,12 @@ class RequeueAfter:
 
 
 ControllerResult = Done | RequeueAfter
+
+
+@lru_cache(maxsize=64)
+def requeue_after(after: timedelta) -> RequeueAfter:
+    """The :class:`RequeueAfter` for ``after``, shared: a policy's requeue duration ends almost every pass."""
+    return RequeueAfter(after)
 
 
 @fast_init

@@ -8,15 +8,21 @@ long-lived processes that want to return the memory.
 
 from __future__ import annotations
 
-from taskaction_core import idl, output_path
-from taskaction_core.reconcile import cache, context, status
+from taskaction_core import decision, idl, output_path
+from taskaction_core.reconcile import action_events, cache, context, status, task
 
 
 def clear_caches() -> None:
     """Empty every memo cache of the core."""
+    decision.requeue_after.cache_clear()
     idl._decode_task_template_cached.cache_clear()
     idl._decode_condition_spec_cached.cache_clear()
     output_path._compute_cached.cache_clear()
-    cache._cache_config.cache_clear()
-    context._context_error.cache_clear()
+    cache.cache_config.cache_clear()
+    context.attempt_context_error.cache_clear()
     status._publish_failure_warning.cache_clear()
+    task._attempt_facts_cached.cache_clear()
+    status._plain_state_json_head.cache_clear()
+    status._gc_labels.cache_clear()
+    action_events._output_refs.cache_clear()
+    action_events._action_id.cache_clear()

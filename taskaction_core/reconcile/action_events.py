@@ -6,6 +6,7 @@ Go: ``taskaction_controller.go buildActionEvent`` and its helpers.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
@@ -56,12 +57,19 @@ def to_cluster_events(info: PhaseInfo, fallback: datetime) -> PVector[ClusterEve
 
 
 def output_refs(task_action: TaskAction, attempt: int) -> OutputReferences | None:
-    """R72: output and report URIs of the attempt, for every event whether or not outputs exist."""
-    spec = task_action.spec
-    if not spec.run_output_base:
+    """R72: output and report URIs of the attempt, for every event whether or not outputs exist.
+
+    Memoized on the fields it reads: every event of an attempt carries the same references.
+    """
+    meta, spec = task_action.metadata, task_action.spec
+    return _output_refs(meta.namespace, meta.name, spec.run_output_base, spec.action_name, attempt)
+
+
+@lru_cache(maxsize=4096)
+def _output_refs(namespace: str, name: str, base: str, action_name: str, attempt: int) -> OutputReferences | None:
+    if not base:
         return None
-    meta = task_action.metadata
-    prefix = compute_action_output_path(meta.namespace, meta.name, spec.run_output_base, spec.action_name, attempt)
+    prefix = compute_action_output_path(namespace, name, base, action_name, attempt)
     if not isinstance(prefix, Success):
         return None
     return OutputReferences(outputs_uri(prefix.unwrap()), report_uri(prefix.unwrap()))
@@ -71,6 +79,12 @@ def updated_timestamp(task_action: TaskAction, now: datetime) -> datetime:
     """R75: when the current history phase was entered (Q19), or now with an empty history."""
     history = task_action.status.phase_history
     return history[-1].occurred_at if history else now
+
+
+@lru_cache(maxsize=4096)
+def _action_id(project: str, domain: str, run_name: str, action_name: str) -> ActionId:
+    """The event's ActionId; memoized, as every event of an action carries the same one."""
+    return ActionId(project, domain, run_name, action_name)
 
 
 def build_action_event(
@@ -90,7 +104,7 @@ def build_action_event(
     updated = updated_time if updated_time is not None else updated_timestamp(task_action, now)
     task_info = info.info
     return ActionEvent(
-        id=ActionId(spec.project, spec.domain, spec.run_name, spec.action_name),
+        id=_action_id(spec.project, spec.domain, spec.run_name, spec.action_name),
         attempt=attempt,
         phase=to_action_phase(info.phase),
         version=info.version,

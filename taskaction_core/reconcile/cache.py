@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Final
 
 from pyrsistent import pvector
 from returns.result import Failure, Result, Success
@@ -36,7 +37,7 @@ from taskaction_core.idl import decode_task_template
 from taskaction_core.observations import CatalogErrorKind, Observations
 from taskaction_core.output_path import input_path, input_prefix, outputs_uri
 from taskaction_core.phase_info import ExternalResource, PhaseInfo, ReasonInfo, TaskInfo, phase_info_success
-from taskaction_core.phases import CacheStatus, PluginPhase, is_aborted, is_failure, is_success
+from taskaction_core.phases import CacheStatus, PluginPhase, is_success
 from taskaction_core.policy import Deviation, Policy
 from taskaction_core.reconcile.context import task_execution_id
 from taskaction_core.records import TaskAction
@@ -73,13 +74,14 @@ def build_task_cache_config(task_action: TaskAction) -> Result[CacheConfig | Non
     Go: ``buildTaskCacheConfig``.
     """
     meta, spec = task_action.metadata, task_action.spec
-    return _cache_config(spec.task_template, spec.cache_key, spec.input_uri, meta.namespace, meta.name)
+    return cache_config(spec.task_template, spec.cache_key, spec.input_uri, meta.namespace, meta.name)
 
 
 @lru_cache(maxsize=4096)
-def _cache_config(
+def cache_config(
     template_bytes: bytes, cache_key: str, input_uri: str, namespace: str, name: str
 ) -> Result[CacheConfig | None, str]:
+    """:func:`build_task_cache_config` on the fields it reads (memoized)."""
     decoded = decode_task_template(template_bytes)
     if isinstance(decoded, Failure):
         return Failure(decoded.failure().message)
@@ -151,7 +153,7 @@ def evaluate_cache_before_execution(
             return looked_up
         effects = looked_up
     if not cache.serializable:
-        return PreExecution(effects=effects)
+        return PreExecution(effects=effects) if effects else PROCEED
     return _reserve(task_action, cache, observations, policy, resource_live, effects)
 
 
@@ -245,9 +247,15 @@ def finalize_cache_after_execution(
         return _after_short_circuit(cache, info, policy)
     if is_success(info.phase):
         return _populate(task_action, cache, info, observations, policy, output_prefix)
-    if (is_failure(info.phase) or is_aborted(info.phase)) and cache.serializable:
+    if cache.serializable and info.phase in _FAILED_OR_ABORTED:
         return PostExecution(info, (release_cache_reservation(cache),))
     return PostExecution(info)
+
+
+_FAILED_OR_ABORTED: Final = frozenset(
+    {PluginPhase.PERMANENT_FAILURE, PluginPhase.RETRYABLE_FAILURE, PluginPhase.ABORTED}
+)
+"""Go ``IsFailure() || IsAborted()`` (R16): the attempt is over without outputs, so the reservation goes (R54)."""
 
 
 def _after_short_circuit(cache: CacheConfig, info: PhaseInfo, policy: Policy) -> PostExecution:
@@ -281,7 +289,7 @@ def _populate(
             effects = (Log(LogLevel.ERROR, f"failed to write task outputs to cache: {failure.message}"),)
     task_info = info.info
     if task_info is not None:
-        resources = task_info.external_resources.append(ExternalResource(CACHE_RESOURCE_ID, status))
+        resources = task_info.external_resources.append(_CACHE_RESOURCES[status])
         task_info = TaskInfo(
             task_info.occurred_at,
             task_info.logs,
@@ -294,6 +302,13 @@ def _populate(
     if cache.serializable:
         effects = (*effects, release_cache_reservation(cache))
     return PostExecution(info, effects)
+
+
+_CACHE_RESOURCES: Final = {
+    status: ExternalResource(CACHE_RESOURCE_ID, status)
+    for status in (CacheStatus.CACHE_POPULATED, CacheStatus.CACHE_PUT_FAILURE)
+}
+"""R54: the two ``cache`` resources a put can report, built once (records are immutable, so they are shared)."""
 
 
 def cache_metadata_for_upload(task_action: TaskAction, cache: CacheConfig, now: datetime) -> CacheMetadata:

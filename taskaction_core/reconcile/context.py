@@ -58,13 +58,14 @@ def current_output_prefix(task_action: TaskAction) -> str:
 def context_error(task_action: TaskAction) -> str | None:
     """R33: why the context cannot be built (the current or previous attempt's path is invalid), else None."""
     meta, spec = task_action.metadata, task_action.spec
-    return _context_error(
+    return attempt_context_error(
         meta.namespace, meta.name, spec.run_output_base, spec.action_name, task_action.status.attempts
     )
 
 
 @lru_cache(maxsize=4096)
-def _context_error(namespace: str, name: str, base: str, action: str, attempts: int) -> str | None:
+def attempt_context_error(namespace: str, name: str, base: str, action: str, attempts: int) -> str | None:
+    """:func:`context_error` on the fields it reads (memoized)."""
     for attempt in (attempts, attempts - 1) if attempts >= 2 else (1,):
         path = compute_action_output_path(namespace, name, base, action, attempt)
         if isinstance(path, Failure):

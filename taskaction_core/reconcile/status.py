@@ -83,7 +83,9 @@ def set_conditions(
 ) -> PVector[Condition]:
     """Apply R6 upserts in order; each update is (type, status, reason, message)."""
     for type_, status, reason, message in updates:
-        conditions = set_condition(conditions, type_, status, reason, condition_message(message, policy), now)
+        if len(message) > MAX_CONDITION_MESSAGE:
+            message = condition_message(message, policy)
+        conditions = set_condition(conditions, type_, status, reason, message, now)
     return conditions
 
 
@@ -97,13 +99,15 @@ def _error_state(info: PhaseInfo, current: ErrorState | None) -> ErrorState | No
     return ErrorState(info.err.code, error_kind_name(info.err.kind), info.err.message)
 
 
-_QUEUED_PHASES = (
-    PluginPhase.NOT_READY,
-    PluginPhase.QUEUED,
-    PluginPhase.WAITING_FOR_RESOURCES,
-    PluginPhase.WAITING_FOR_CACHE,
+_QUEUED_PHASES = frozenset(
+    {
+        PluginPhase.NOT_READY,
+        PluginPhase.QUEUED,
+        PluginPhase.WAITING_FOR_RESOURCES,
+        PluginPhase.WAITING_FOR_CACHE,
+    }
 )
-_PROGRESS_REASONS = {PluginPhase.INITIALIZING: Reason.INITIALIZING, PluginPhase.RUNNING: Reason.EXECUTING}
+_PROGRESS_REASONS = {PluginPhase.INITIALIZING: Reason.INITIALIZING.value, PluginPhase.RUNNING: Reason.EXECUTING.value}
 _TRUE, _FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
 _PROGRESSING, _SUCCEEDED, _FAILED = ConditionType.PROGRESSING, ConditionType.SUCCEEDED, ConditionType.FAILED
 
@@ -112,55 +116,74 @@ def map_phase_to_conditions(view: StatusView, info: PhaseInfo, now: datetime, po
     """R41: the conditions, history entry and ErrorState a final PhaseInfo implies.
 
     ErrorState is set from the phase error on failures and never cleared. Undefined writes nothing (Q23).
+    Returns ``view`` itself when nothing changes.
     Go: ``taskaction_controller.go mapPhaseToConditions``.
     """
+    mapped = mapped_status(view.conditions, view.history, view.error_state, info, now, policy)
+    return view if mapped is None else mapped
+
+
+def mapped_status(
+    conditions: PVector[Condition],
+    history: PVector[PhaseHistoryEntry],
+    error_state: ErrorState | None,
+    info: PhaseInfo,
+    now: datetime,
+    policy: Policy,
+) -> StatusView | None:
+    """:func:`map_phase_to_conditions` on the three parts, None when nothing changes (no view is built then)."""
+    before: StatusParts = (conditions, history, error_state)
     phase = info.phase
-    updates: ConditionUpdates
     if phase in _QUEUED_PHASES:
-        reason, updates = Reason.QUEUED.value, ((_PROGRESSING, _TRUE, Reason.QUEUED, info.reason),)
-        return _with(view, updates, reason, info.reason, view.error_state, now, policy)
-    if phase in _PROGRESS_REASONS:
-        reason = _PROGRESS_REASONS[phase].value
+        updates: ConditionUpdates = ((_PROGRESSING, _TRUE, Reason.QUEUED, info.reason),)
+        return _with(before, updates, Reason.QUEUED.value, info.reason, error_state, now, policy)
+    progress = _PROGRESS_REASONS.get(phase)
+    if progress is not None:
         return _with(
-            view, ((_PROGRESSING, _TRUE, reason, info.reason),), reason, info.reason, view.error_state, now, policy
+            before, ((_PROGRESSING, _TRUE, progress, info.reason),), progress, info.reason, error_state, now, policy
         )
     if phase is PluginPhase.SUCCESS:
         updates = (
             (_PROGRESSING, _FALSE, Reason.COMPLETED, MSG_COMPLETED_PROGRESSING),
             (_SUCCEEDED, _TRUE, Reason.COMPLETED, MSG_COMPLETED),
         )
-        return _with(view, updates, Reason.COMPLETED, MSG_COMPLETED, view.error_state, now, policy)
+        return _with(before, updates, Reason.COMPLETED, MSG_COMPLETED, error_state, now, policy)
     if phase is PluginPhase.PERMANENT_FAILURE:
         msg = _failure_message(info)
         updates = (
             (_PROGRESSING, _FALSE, Reason.PERMANENT_FAILURE, msg),
             (_FAILED, _TRUE, Reason.PERMANENT_FAILURE, msg),
         )
-        return _with(view, updates, Reason.PERMANENT_FAILURE, msg, _error_state(info, view.error_state), now, policy)
+        return _with(before, updates, Reason.PERMANENT_FAILURE, msg, _error_state(info, error_state), now, policy)
     if phase is PluginPhase.RETRYABLE_FAILURE:
         msg = _failure_message(info)
         updates = ((_PROGRESSING, _TRUE, Reason.RETRYABLE_FAILURE, msg),)
-        return _with(view, updates, Reason.RETRYABLE_FAILURE, msg, _error_state(info, view.error_state), now, policy)
+        return _with(before, updates, Reason.RETRYABLE_FAILURE, msg, _error_state(info, error_state), now, policy)
     if phase is PluginPhase.ABORTED:
         updates = ((_PROGRESSING, _FALSE, Reason.ABORTED, MSG_ABORTED), (_FAILED, _TRUE, Reason.ABORTED, MSG_ABORTED))
-        return _with(view, updates, Reason.ABORTED, MSG_ABORTED, view.error_state, now, policy)
-    return view
+        return _with(before, updates, Reason.ABORTED, MSG_ABORTED, error_state, now, policy)
+    return None
+
+
+StatusParts = tuple[PVector[Condition], PVector[PhaseHistoryEntry], ErrorState | None]
+"""(conditions, history, error state) before the mapping."""
 
 
 def _with(
-    view: StatusView,
+    before: StatusParts,
     updates: ConditionUpdates,
     history_phase: str,
     history_message: str,
     error_state: ErrorState | None,
     now: datetime,
     policy: Policy,
-) -> StatusView:
-    conditions = set_conditions(view.conditions, updates, now, policy)
-    history = append_phase_history(view.history, history_phase, history_message, now)
-    if conditions is view.conditions and history is view.history and error_state is view.error_state:
-        return view
-    return StatusView(conditions, history, error_state)
+) -> StatusView | None:
+    conditions, history, current_error = before
+    new_conditions = set_conditions(conditions, updates, now, policy)
+    new_history = append_phase_history(history, history_phase, history_message, now)
+    if new_conditions is conditions and new_history is history and error_state is current_error:
+        return None
+    return StatusView(new_conditions, new_history, error_state)
 
 
 _GO_JSON_ESCAPES = str.maketrans(
@@ -172,13 +195,22 @@ _GO_JSON_ESCAPES = str.maketrans(
 def state_json(task_action: TaskAction, phase_name: str, now: datetime) -> str:
     """R42: compact JSON with sorted keys, Go ``encoding/json`` escaping, timestamp in ``now``'s own zone."""
     spec = task_action.spec
-    action_id = f"{spec.run_name}/{spec.action_name}"
     timestamp = rfc3339_seconds(now)
-    if _json_safe(action_id) and _json_safe(phase_name):
-        return f'{{"actionId":"{action_id}","phase":"{phase_name}","timestamp":"{timestamp}"}}'
-    document = {"actionId": action_id, "phase": phase_name, "timestamp": timestamp}
+    head = _plain_state_json_head(spec.run_name, spec.action_name, phase_name)
+    if head is not None:
+        return f'{head}"{timestamp}"}}'
+    document = {"actionId": f"{spec.run_name}/{spec.action_name}", "phase": phase_name, "timestamp": timestamp}
     text = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return text.translate(_GO_JSON_ESCAPES)
+
+
+@lru_cache(maxsize=4096)
+def _plain_state_json_head(run_name: str, action_name: str, phase_name: str) -> str | None:
+    """Everything before the timestamp when no part needs escaping (the common case, written without ``json``)."""
+    action_id = f"{run_name}/{action_name}"
+    if not (_json_safe(action_id) and _json_safe(phase_name)):
+        return None
+    return f'{{"actionId":"{action_id}","phase":"{phase_name}","timestamp":'
 
 
 _JSON_SAFE = re.compile(r"[ !#-%'-;=?-\[\]-~]*")
@@ -268,19 +300,36 @@ def ensure_terminal_labels(task_action: TaskAction, now: datetime) -> PMap[str, 
     completed-time is always recomputed from R8 when anything is missing (Q29). Callers check terminality.
     Go: ``taskaction_controller.go ensureTerminalLabels``.
     """
-    labels = task_action.metadata.labels
-    if labels.get(LABEL_TERMINATION_STATUS) == TERMINATED and labels.get(LABEL_COMPLETED_TIME):
+    return _labels_patch(task_action.metadata.labels, task_action.status.conditions, now)
+
+
+def _labels_patch(labels: PMap[str, str], conditions: PVector[Condition], now: datetime) -> PMap[str, str] | None:
+    if labels and labels.get(LABEL_TERMINATION_STATUS) == TERMINATED and labels.get(LABEL_COMPLETED_TIME):
         return None
-    completed = label_time(terminal_transition_time(task_action.status.conditions, now))
+    return _gc_labels(label_time(terminal_transition_time(conditions, now)))
+
+
+@lru_cache(maxsize=64)
+def _gc_labels(completed: str) -> PMap[str, str]:
+    """The R67 patch for one completed-time; memoized, since every action that ends within a minute shares it."""
     return pmap({LABEL_TERMINATION_STATUS: TERMINATED, LABEL_COMPLETED_TIME: completed})
 
 
 def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAction, tuple[FinalEffect, ...]]:
     """R67 as an effect: the patched object and the label patch (its failure fails the pass, X10/X21)."""
-    patch = ensure_terminal_labels(task_action, now)
+    metadata, effects = terminal_metadata(task_action.metadata, task_action.status.conditions, now)
+    if metadata is task_action.metadata:
+        return task_action, effects
+    return TaskAction(metadata, task_action.spec, task_action.status), effects
+
+
+def terminal_metadata(
+    meta: ObjectMeta, conditions: PVector[Condition], now: datetime
+) -> tuple[ObjectMeta, tuple[FinalEffect, ...]]:
+    """R67 on the metadata alone: ``meta`` with the GC labels merged and the patch effect, or ``meta`` unchanged."""
+    patch = _labels_patch(meta.labels, conditions, now)
     if patch is None:
-        return task_action, ()
-    meta = task_action.metadata
+        return meta, ()
     metadata = ObjectMeta(
         meta.name,
         meta.namespace,
@@ -293,7 +342,7 @@ def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAc
         meta.resource_version,
         meta.generation,
     )
-    return TaskAction(metadata, task_action.spec, task_action.status), (PatchLabels(patch, FAIL_PASS),)
+    return metadata, (PatchLabels(patch, FAIL_PASS),)
 
 
 def merge_labels(labels: PMap[str, str], patch: PMap[str, str]) -> PMap[str, str]:

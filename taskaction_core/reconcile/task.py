@@ -11,14 +11,15 @@ Go: ``taskaction_controller.go reconcileTask``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Final
+from functools import lru_cache
+from typing import Final, NamedTuple
 
 from returns.result import Failure, Result, Success
 
 from taskaction_core.context import TaskExecutionContext
-from taskaction_core.decision import Ask, Decision, RequeueAfter, Round
+from taskaction_core.decision import Ask, Decision, Round, requeue_after
 from taskaction_core.effects import (
     AbortPlugin,
     FinalEffect,
@@ -28,9 +29,9 @@ from taskaction_core.effects import (
     LogLevel,
     PutCache,
 )
-from taskaction_core.fastinit import fast_init
-from taskaction_core.naming import max_attempts
+from taskaction_core.naming import max_attempts, observed_attempt
 from taskaction_core.observations import Observations, PluginStateWrite
+from taskaction_core.output_path import compute_action_output_path
 from taskaction_core.phase_info import (
     ExecutionError,
     PhaseInfo,
@@ -43,14 +44,13 @@ from taskaction_core.reconcile.action_events import observed_cache_status
 from taskaction_core.reconcile.cache import (
     CacheConfig,
     PreExecution,
-    build_task_cache_config,
+    cache_config,
     evaluate_cache_before_execution,
     finalize_cache_after_execution,
 )
 from taskaction_core.reconcile.context import (
+    attempt_context_error,
     build_task_execution_context,
-    context_error,
-    current_output_prefix,
     decoded_template,
 )
 from taskaction_core.reconcile.failures import (
@@ -63,11 +63,11 @@ from taskaction_core.reconcile.failures import (
 )
 from taskaction_core.reconcile.status import (
     StatusView,
-    map_phase_to_conditions,
+    mapped_status,
     record_action_event,
     state_json,
+    terminal_metadata,
     update_task_action_status,
-    with_terminal_labels,
 )
 from taskaction_core.reconcile.validation import (
     decide_add_finalizer,
@@ -109,10 +109,12 @@ def resource_live(status: TaskActionStatus, policy: Policy) -> bool:
     return status.plugin_phase == "PhaseRunning"
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class _Pass:
-    """The fixed facts of one pass, so step functions take one argument instead of eight."""
+class _Pass(NamedTuple):
+    """The fixed facts of one pass, so step functions take one argument instead of eight.
+
+    A NamedTuple rather than a frozen dataclass: it is built on every pass and never leaves this module, and a
+    tuple is built in about half the instructions (``benchmarks/bench_core.py``).
+    """
 
     original: TaskAction
     observations: Observations
@@ -126,14 +128,38 @@ class _Pass:
         return self.observations.now
 
 
+def _attempt_facts(task_action: TaskAction) -> tuple[Result[CacheConfig | None, str], str | None, str]:
+    """R49, R33 and R103 in one memo lookup: the cache config, the context error and the current output prefix."""
+    meta, spec = task_action.metadata, task_action.spec
+    return _attempt_facts_cached(
+        spec.task_template,
+        spec.cache_key,
+        spec.input_uri,
+        meta.namespace,
+        meta.name,
+        spec.run_output_base,
+        spec.action_name,
+        task_action.status.attempts,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _attempt_facts_cached(
+    template: bytes, cache_key: str, input_uri: str, namespace: str, name: str, base: str, action: str, attempts: int
+) -> tuple[Result[CacheConfig | None, str], str | None, str]:
+    config = cache_config(template, cache_key, input_uri, namespace, name)
+    error = attempt_context_error(namespace, name, base, action, attempts)
+    attempt = observed_attempt(attempts)
+    prefix: str = compute_action_output_path(namespace, name, base, action, attempt).value_or("")
+    return config, error, prefix
+
+
 def _reconcile_attempt(task_action: TaskAction, observations: Observations, policy: Policy, plugin_id: str) -> Round:
     """R32–R48 once validation and the finalizer are settled."""
-    config = build_task_cache_config(task_action)
-    error = context_error(task_action)
+    config, error, prefix = _attempt_facts(task_action)
     if error is not None:
         facts = _Pass(task_action, observations, policy, plugin_id, config, "")
         return _endless_failure(facts, error, (), with_context=False)
-    prefix = current_output_prefix(task_action)
     facts = _Pass(task_action, observations, policy, plugin_id, config, prefix)
     pre = evaluate_cache_before_execution(
         task_action, config, observations, policy, resource_live(task_action.status, policy), prefix
@@ -163,6 +189,7 @@ def _reconcile_attempt(task_action: TaskAction, observations: Observations, poli
     return _after_handle(facts, outcome.transition.info, outcome.state_write, pre.effects, short_circuited=False)
 
 
+_NO_EFFECTS: Final[tuple[FinalEffect, ...]] = ()
 _MAYBE_LAUNCHED: Final = frozenset({PluginPhase.NOT_READY.wire_name, PluginPhase.WAITING_FOR_CACHE.wire_name})
 
 
@@ -253,8 +280,7 @@ def _apply(
 ) -> TaskActionStatus:
     """R39 and R41–R45: the status after ``info``, built only when some field actually changes."""
     policy, now = facts.policy, facts.now
-    view = StatusView(base.conditions, base.phase_history, base.error_state)
-    mapped = map_phase_to_conditions(view, info, now, policy)
+    mapped = mapped_status(base.conditions, base.phase_history, base.error_state, info, now, policy)
     plugin_state, state_version = base.plugin_state, base.plugin_state_version
     if state_write is not None:
         plugin_state, state_version = state_write.state, state_write.version
@@ -267,7 +293,7 @@ def _apply(
     phase_name = info.phase.wire_name
     cache_status = int(observed_cache_status(info.info))
     if (
-        mapped is view
+        mapped is None
         and plugin_state == base.plugin_state
         and state_version == base.plugin_state_version
         and attempts == base.attempts
@@ -277,6 +303,8 @@ def _apply(
         and cache_status == base.cache_status
     ):
         return base
+    if mapped is None:
+        mapped = StatusView(base.conditions, base.phase_history, base.error_state)
     return TaskActionStatus(
         state_json(facts.original, phase_name, now),
         plugin_state,
@@ -306,15 +334,16 @@ def _finish(
     """R41–R48: apply the final phase, persist event-then-status if changed, label if terminal, AFTER(rd)."""
     original = facts.original
     status = _apply(facts, base if base is not None else original.status, info, state_write, restart_attempts)
-    result = RequeueAfter(facts.policy.requeue_after)
+    result = requeue_after(facts.policy.requeue_after)
     if status is original.status:
         return Decision(original, effects, result)
-    working = TaskAction(original.metadata, original.spec, status)
-    effects = (*effects, *update_task_action_status(original, working, info, facts.now, facts.policy))
+    metadata, labels = original.metadata, _NO_EFFECTS
     if is_terminal(status.conditions):
-        working, labels = with_terminal_labels(working, facts.now)
-        effects = (*effects, *labels)
-    return Decision(working, effects, result)
+        metadata, labels = terminal_metadata(metadata, status.conditions, facts.now)
+    # The GC labels do not enter the event or the status write, so the object is built once, labels included.
+    working = TaskAction(metadata, original.spec, status)
+    updates = update_task_action_status(original, working, info, facts.now, facts.policy)
+    return Decision(working, (*effects, *updates, *labels), result)
 
 
 def _context(facts: _Pass) -> TaskExecutionContext:
@@ -335,7 +364,7 @@ def _endless_failure(
     so the action ends in PermanentFailure after the ceiling."""
     if not facts.policy.fixes(Deviation.D5_COUNT_ENDLESS_FAILURES):
         log = Log(LogLevel.ERROR, message)
-        return Decision(facts.original, (*effects, log), RequeueAfter(facts.policy.requeue_after))
+        return Decision(facts.original, (*effects, log), requeue_after(facts.policy.requeue_after))
     cleanup = _cleanup(facts, with_context)
     original = facts.original
     return record_system_error(original, original, SystemErrorText(message), cleanup, facts.now, facts.policy, effects)
