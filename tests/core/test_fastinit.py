@@ -147,3 +147,16 @@ def test_fast_init_local_class_with_factory_default_and_post_init() -> None:
     assert (one.first, one.second, one.third) == (1, "x", pvector())
     assert (two.first, two.second, two.third) == (2, "y", pvector([3]))
     assert seen == [1, 2]
+
+
+def test_fast_init_rejects_a_field_inherited_from_a_base_class() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        value: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived(Base):
+        pass
+
+    with pytest.raises(TypeError, match="not a slot of the class itself"):
+        fast_init(Derived)
