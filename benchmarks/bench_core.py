@@ -69,13 +69,8 @@ def _miss() -> CacheLookupOutcome:
     return Failure(CatalogFailure(CatalogErrorKind.NOT_FOUND, "not found"))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=31)
-    parser.add_argument("--inner", type=int, default=2000)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-
+def build_cases() -> dict[str, Callable[[], object]]:
+    """The floor and rounds (a)-(c) as calls, each checked once to do what its name says."""
     policy = Policy()
     later = T0 + timedelta(seconds=10)
     steady = _running_action()
@@ -92,13 +87,22 @@ def main() -> None:
     assert isinstance(long_done, Decision) and len(long_done.task_action.status.phase_history) == 10_001
 
     status = steady.status
-    cases: dict[str, Callable[[], object]] = {
+    return {
         "floor_replace_status_us": lambda: dataclasses.replace(status, attempts=2),
         "a_steady_running_us": lambda: reconcile(steady, steady_obs, policy),
         "b_running_to_success_us": lambda: reconcile(steady, success_obs, policy),
         "c_success_10k_history_us": lambda: reconcile(long, success_obs, policy),
     }
-    results = _interleaved_medians(cases, args.rounds, args.inner)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument("--inner", type=int, default=2000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    results = _interleaved_medians(build_cases(), args.rounds, args.inner)
     results["a_over_floor"] = results["a_steady_running_us"] / results["floor_replace_status_us"]
     results["c_over_b"] = results["c_success_10k_history_us"] / results["b_running_to_success_us"]
     targets = {
