@@ -61,6 +61,10 @@ _PATH_BASE_ONLY = (
     "success and the R33 error text depend only on runOutputBase (its url.Parse); namespace and name only feed the "
     "shard of a path that is discarded"
 )
+_ZERO_OFFSET_FITS = (
+    "the fallback is only evaluated when utcoffset() is zero or None, and then astimezone(UTC) cannot overflow (or "
+    "is not called), so the saturation branch never gets there"
+)
 _IP_LITERAL = "_parse_ip_literal only runs when host[0] is '[', so ']' is never found at index 0"
 _PHASE_INFO = ("not_ready", "waiting_for_resources", "queued", "aborted")
 
@@ -133,6 +137,21 @@ RULES: tuple[Rule, ...] = (
     Rule("gofmt.x__zone", "micros = 1 if offset is None", "1 µs is under a second, so the result is 'Z' as for 0"),
     Rule("gofmt.x__zone", "micros <= 0 and minutes", "micros = 0 means seconds = 0, which returned 'Z' earlier"),
     Rule("gofmt.x__zone", "micros < 1 and minutes", "micros = 0 means seconds = 0, which returned 'Z' earlier"),
+    Rule(
+        "gofmt.x_rfc3339_seconds",
+        "(moment.tzinfo is UTC) and False",
+        "the UTC test is a fast path: UTC's utcoffset() is timedelta(0), for which _zone also returns 'Z'",
+    ),
+    *(
+        Rule("gofmt.x_label_time", fragment, _ZERO_OFFSET_FITS)
+        for fragment in ("utcoffset() or timedelta(None)", "utcoffset() or timedelta(1)")
+    ),
+    Rule(
+        "gofmt.x_label_time",
+        "offset <= timedelta(0)",
+        "< and <= differ only at offset 0, and a zero offset never overflows astimezone(UTC), so it never reaches "
+        "the saturation branch",
+    ),
     Rule("output_path.x_to_go_bytes", 'encode("UTF-8"', _CODEC),
     # reconcile/task (R32-R48)
     *(
@@ -158,6 +177,7 @@ RULES: tuple[Rule, ...] = (
         "whose plugin state the restart resets",
     ),
     Rule("reconcile.task.x__finish", "with_terminal_labels(working, None)", _LABEL_NOW),
+    Rule("reconcile.task.x__finish", "terminal_metadata(metadata, status.conditions, None)", _LABEL_NOW),
     Rule("reconcile.failures.x_finalize_permanent_failure", "with_terminal_labels(working, None)", _LABEL_NOW),
     Rule("reconcile.condition.x__conclude", "with_terminal_labels(working, None)", _LABEL_NOW),
     # reconcile/failures (R57-R63)
@@ -175,6 +195,12 @@ RULES: tuple[Rule, ...] = (
     ),
     # reconcile/cache (R52, R53)
     Rule(
+        "reconcile.cache.x_evaluate_cache_before_execution",
+        "if (effects) or True else PROCEED",
+        "with no effects it returns PreExecution(effects=()), equal field by field to PROCEED = PreExecution() (a "
+        "frozen dataclass), and no caller compares it by identity",
+    ),
+    Rule(
         "reconcile.cache.x__serve_hit",
         "phase_info_success(None, cache_task_info(",
         "cache_task_info already sets occurred_at=now, so the normaliser's instant is unused (R18)",
@@ -184,6 +210,20 @@ RULES: tuple[Rule, ...] = (
         "reconcile.status.x_map_phase_to_conditions", "MSG_COMPLETED, view.error_state, now, None)", _CONSTANT_MESSAGE
     ),
     Rule("reconcile.status.x_map_phase_to_conditions", "MSG_ABORTED, view.error_state, now, None)", _CONSTANT_MESSAGE),
+    Rule(
+        "reconcile.status.x_set_conditions",
+        "len(message) >= MAX_CONDITION_MESSAGE",
+        "a message of exactly 32,768 characters is returned unchanged by condition_message, which cuts only above "
+        "the limit (D10)",
+    ),
+    Rule("reconcile.status.x_mapped_status", "MSG_COMPLETED, error_state, now, None)", _CONSTANT_MESSAGE),
+    Rule("reconcile.status.x_mapped_status", "MSG_ABORTED, error_state, now, None)", _CONSTANT_MESSAGE),
+    Rule(
+        "reconcile.status.x_state_json",
+        "head = None",
+        'the head is a fast path built only for JSON-safe text (printable ASCII but " \\ < > &) and the timestamp '
+        "holds only digits, '-', ':', 'T', 'Z' and '+', so the json.dumps fallback writes the same string (R42)",
+    ),
     Rule("reconcile.status.x_state_json", "sort_keys=None", _SORTED_DICT),
     Rule("reconcile.status.x_state_json", "sort_keys=False", _SORTED_DICT),
     Rule("reconcile.status.x_state_json", 'separators=(",", ":"), ensure_ascii=False)', _SORTED_DICT),
