@@ -304,8 +304,9 @@ class Controller:
                 self._on_event(event)
 
     def _on_event(self, event: WatchEvent) -> None:
+        """Enqueue the event's key. No progress notification: a key added makes the queue busier, never idle, so no
+        :meth:`run_until_idle` waiter has anything to re-check (waking it per event cost a context switch each)."""
         self.queue.add(ObjectKey(event.namespace, event.name))
-        self._notify_progress()
 
     def _mark_synced(self, requested: int) -> None:
         """Every event pushed before sync request ``requested`` has been taken from the watch and enqueued."""
@@ -329,8 +330,8 @@ class Controller:
             try:
                 self._reconcile(key)
             finally:
-                self.queue.done(key)
-                self._notify_progress()
+                if self.queue.done(key):
+                    self._notify_progress()
 
     def _reconcile(self, key: ObjectKey) -> None:
         self._enter(key)
@@ -389,6 +390,11 @@ class Controller:
     # -- progress -------------------------------------------------------------------------------------------------
 
     def _notify_progress(self) -> None:
+        """Wake :meth:`run_until_idle`. Called only where its answer may change to "idle": when a ``done`` left the
+        queue with nothing queued or processing, when the watch reaches a sync request, and at stop. A waiter reads
+        ``_progress_seq`` before it checks the queue, so a transition between its check and its wait is not lost.
+        Notifying on every pass and every watch event instead woke the waiting thread thousands of times a second,
+        each wake-up a context switch and a GIL hand-off taken from the workers (about a sixth of a worker's time)."""
         with self._progress:
             self._progress_seq += 1
             self._progress.notify_all()

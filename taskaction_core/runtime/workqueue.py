@@ -284,13 +284,20 @@ class WorkQueue(Generic[K]):
                     return None
                 self._clock.wait_until(self._cond, _earliest(deadline, self._next_ready()))
 
-    def done(self, key: K) -> None:
-        """The worker finished ``key``; if it was added meanwhile it goes back in the queue."""
+    def done(self, key: K) -> bool:
+        """The worker finished ``key``; if it was added meanwhile it goes back in the queue.
+
+        Returns whether nothing is queued or processing now (waiting keys aside): the moment the queue may have
+        become idle, which is when an idle waiter needs waking (the controller notifies only then).
+        """
         with self._cond:
             self._processing.discard(key)
             if key in self._dirty:
                 self._queue.append(key)
-            self._cond.notify_all()
+                self._wake_one()
+            elif self._drain:
+                self._cond.notify_all()  # shut_down_with_drain waits for nothing processing
+            return not self._queue and not self._processing
 
     # -- stopping -------------------------------------------------------------------------------------------------
 
@@ -352,7 +359,18 @@ class WorkQueue(Generic[K]):
         if key in self._processing:
             return
         self._queue.append(key)
-        self._cond.notify_all()
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        """One key was queued: wake one blocked :meth:`get`, not every idle worker (the others would wake, find the
+        queue empty and sleep again, each costing a context switch and a GIL hand-off). Every waiter of ``get`` takes
+        a key when one is queued, so a notification is never wasted on a thread that leaves the key behind; the one
+        other kind of waiter, :meth:`shut_down_with_drain`, exists only while draining, and then everyone is woken.
+        """
+        if self._drain:
+            self._cond.notify_all()
+        else:
+            self._cond.notify()
 
     def _promote_due(self, now: float) -> None:
         """Move every waiting key whose time has come into the queue (Go ``waitingLoop``)."""

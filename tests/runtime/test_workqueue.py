@@ -396,3 +396,58 @@ def test_workqueue_metrics_snapshot_counts_each_place() -> None:
     assert queue.get(timeout=0) == "a"
 
     assert queue.metrics() == QueueMetrics(depth=1, processing=1, waiting=2, adds=2, retries=1)
+
+
+# -- wake-ups ----------------------------------------------------------------------------------------------------------
+
+
+def test_workqueue_done_reports_whether_nothing_is_queued_or_processing() -> None:
+    queue, _ = a_queue()
+    queue.add("a")
+    queue.add("b")
+    queue.add_after("c", 1.0)  # waiting keys do not count: the idle waiter applies its own horizon
+    first, second = queue.get(timeout=0), queue.get(timeout=0)
+    assert (first, second) == ("a", "b")
+    queue.add("a")  # dirty while processing: requeued by done
+
+    assert queue.done("a") is False  # "a" is queued again, "b" still processing
+    assert queue.get(timeout=0) == "a"
+    assert queue.done("b") is False  # "a" processing
+    assert queue.done("a") is True
+
+
+def test_workqueue_each_add_wakes_one_blocked_get_and_every_key_reaches_a_worker() -> None:
+    queue, clock = a_queue()
+    taken: list[str | None] = []
+    guard = threading.Lock()
+
+    def take() -> None:
+        key = queue.get()
+        with guard:
+            taken.append(key)
+
+    threads = [in_thread(take) for _ in range(3)]
+    clock.await_blocked(3)
+
+    for key in ("a", "b", "c"):
+        queue.add(key)
+
+    for thread in threads:
+        thread.join(WAIT_TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads)
+    assert sorted(key for key in taken if key is not None) == ["a", "b", "c"]
+
+
+def test_workqueue_done_requeueing_a_dirty_key_wakes_a_blocked_get() -> None:
+    queue, clock = a_queue()
+    queue.add("a")
+    assert queue.get(timeout=0) == "a"
+    queue.add("a")  # a write during the pass: one more pass after done
+    taken: list[str | None] = []
+    thread = in_thread(lambda: taken.append(queue.get()))
+    clock.await_blocked()
+
+    queue.done("a")
+
+    thread.join(WAIT_TIMEOUT)
+    assert taken == ["a"]
