@@ -7,8 +7,20 @@ answering each :class:`~taskaction_core.decision.Ask` by performing its question
 effects in order, honouring each effect's failure meaning. It makes no domain decision of its own: every ``if`` here
 is about how an effect is performed, never about what the TaskAction should become.
 
+Store writes share one unit of work. Each run of consecutive store-type effects (``RecordActionEvent``,
+``PersistStatus``, ``AddFinalizer``, ``RemoveFinalizer``, ``PatchLabels``) is performed inside one
+``Ports.unit_of_work()`` block, so adapters that share a transaction (the SQLite ones, through
+:meth:`~taskaction_core.adapters.sqlite.db.Database.unit_of_work`) commit the ActionEvent, the status and the label
+patch of a pass together. The meanings of separate writes are kept: effects still run in order and a failed effect
+still stops the ones after it (R65: no status without its event), but what succeeded before it is committed (an
+R114 first-write-wins event stays recorded when the status write then conflicts). The unit is committed before any
+other effect (a plugin call, a reservation release) and before the R66 back-off sleep, so no write lock is held
+across a slow call, and after a commit the next write opens a new unit. A unit whose commit fails turns the pass
+into ``Failed``, and its effects are not reported as performed.
+
 Exceptions raised by adapters are turned into typed failures at the port boundary; nothing escapes a pass except
-programmer errors (such as a core that keeps asking questions, which is a bug).
+programmer errors (such as a core that keeps asking questions, which is a bug) and exceptions raised by the
+``after_call`` hook (crash injection), which abandon the open unit of work as a crash would.
 """
 
 from __future__ import annotations
@@ -18,6 +30,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeVar
 
@@ -136,6 +149,12 @@ class Ports:
     after_call: Callable[[str], None] | None = None
     """Called after every question and effect is performed, with its name. Crash-injection tests raise from it to
     simulate the process dying between two port calls; production leaves it None."""
+    unit_of_work: Callable[[], AbstractContextManager[object]] = nullcontext
+    """Opens the scope that groups a pass's consecutive store writes (see the module docstring): every write made
+    inside it must become durable when it exits normally, or its exit must raise; an exit by exception may discard
+    them. The default groups nothing. For adapters on one SQLite file pass ``database.unit_of_work``; only when
+    every store-type port writes *in the calling thread* (an :class:`~taskaction_core.runtime.batcher.EventBatcher`
+    writes from its own threads, which would wait for the unit's write lock until their busy timeout)."""
 
 
 T = TypeVar("T")
@@ -154,6 +173,47 @@ def _catalog_failure(message: str) -> CatalogFailure:
     return CatalogFailure(CatalogErrorKind.OTHER, message)
 
 
+class _CommitFailed(Exception):
+    """A unit of work could not commit: nothing written inside it is durable, so the pass fails."""
+
+
+class _UnitOfWork:
+    """The open ``Ports.unit_of_work`` scope of a pass, if any, and where its effects start in ``performed``."""
+
+    def __init__(self, open_unit: Callable[[], AbstractContextManager[object]]) -> None:
+        self._open_unit = open_unit
+        self._scope: AbstractContextManager[object] | None = None
+        self.first_effect = 0
+
+    def join(self, first_effect: int) -> None:
+        """Open a unit unless one is open; ``first_effect`` is the index in ``performed`` of its first effect."""
+        if self._scope is not None:
+            return
+        self.first_effect = first_effect
+        scope = self._open_unit()
+        try:
+            scope.__enter__()
+        except Exception as exc:
+            raise _CommitFailed(f"unit of work: {type(exc).__name__}: {exc}") from exc
+        self._scope = scope
+
+    def commit(self) -> None:
+        """End the open unit, if any; raises :class:`_CommitFailed` when its writes could not be made durable."""
+        scope, self._scope = self._scope, None
+        if scope is None:
+            return
+        try:
+            scope.__exit__(None, None, None)
+        except Exception as exc:
+            raise _CommitFailed(f"commit: {type(exc).__name__}: {exc}") from exc
+
+    def abandon(self, error: BaseException) -> None:
+        """End the open unit, if any, with ``error`` (a crash): its writes are discarded."""
+        scope, self._scope = self._scope, None
+        if scope is not None:
+            scope.__exit__(type(error), error, error.__traceback__)
+
+
 class _Pass:
     """The mutable bookkeeping of one pass; the decisions themselves are the core's."""
 
@@ -163,6 +223,7 @@ class _Pass:
         self.read = task_action
         self.questions: list[str] = []
         self.performed: list[str] = []
+        self.unit = _UnitOfWork(ports.unit_of_work)
 
     # -- questions --------------------------------------------------------------------------------------------------
 
@@ -275,7 +336,9 @@ class _Pass:
         base = replace(self.read, metadata=replace(self.read.metadata, resource_version=effect.resource_version))
         for attempt in range(attempts):
             if attempt:
+                self.unit.commit()  # never sleep holding the write lock; the event before the status stays durable
                 self.ports.sleep(CONFLICT_RETRY_DELAY * (1 + 0.1 * random.random()))
+                self.unit.join(len(self.performed) - 1)
                 fresh = _store_get(self.ports.store, self.read)
                 if isinstance(fresh, Failure):
                     return Failure(fresh.failure())
@@ -421,8 +484,34 @@ def _decide(run: _Pass, task_action: TaskAction, observations: Observations, max
     raise RuntimeError(f"reconcile did not decide within {max_rounds} rounds (questions {run.questions}); a core bug")
 
 
+_STORE_WRITES: Final = (RecordActionEvent, PersistStatus, AddFinalizer, RemoveFinalizer, PatchLabels)
+"""The effects performed inside a unit of work (see the module docstring)."""
+_IN_ANY_UNIT: Final = (RecordWarning, Log)
+"""Effects that neither open nor end a unit: a log line, and a warning (R121: the recorder is fire and forget and
+must not block, as Go's event recorder only queues)."""
+
+
 def _perform_all(run: _Pass, decision: Decision) -> PassResult:
+    """The final effects in order, store writes grouped in units of work; a failed commit fails the pass."""
+    try:
+        result = _perform_effects(run, decision)
+        run.unit.commit()
+    except _CommitFailed as failed:
+        del run.performed[run.unit.first_effect :]
+        log.warning("%s: nothing written since the last commit is durable", failed, extra={"taskaction": run._key()})
+        return Failed(str(failed))
+    except BaseException as error:  # a crash (the after_call hook): the open unit goes, as a dying process's would
+        run.unit.abandon(error)
+        raise
+    return result
+
+
+def _perform_effects(run: _Pass, decision: Decision) -> PassResult:
     for effect in decision.effects:
+        if isinstance(effect, _STORE_WRITES):
+            run.unit.join(len(run.performed))
+        elif not isinstance(effect, _IN_ANY_UNIT):
+            run.unit.commit()
         outcome = run.perform(effect)
         run._after(type(effect).__name__)
         if isinstance(outcome, Failure):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from taskaction_core.adapters.sqlite.db import MIGRATIONS, Database, SchemaTooNewError, Synchronous, is_unavailable
-from tests.adapters.factories import fresh_database_path
+from tests.adapters.factories import fresh_database, fresh_database_path
 
 
 def test_database_open_enables_wal_and_settings() -> None:
@@ -98,12 +98,202 @@ def test_database_writer_of_this_process_waits_on_the_in_process_lock_then_fails
     assert database.connection().execute("SELECT value FROM counters").fetchone()[0] == 3
 
 
-def test_database_nested_write_on_one_thread_fails_instead_of_deadlocking() -> None:
-    database = Database(fresh_database_path(), busy_timeout=timedelta(seconds=30))
-    inner = pytest.raises(sqlite3.OperationalError, match="within a transaction")
-    with database.write(), inner, database.write():
-        pass
+def _observe(database: Database, sql: str) -> int:
+    """What a second connection to the file sees (committed data only)."""
+    observer = sqlite3.connect(database.path)
+    try:
+        return int(observer.execute(sql).fetchone()[0])
+    finally:
+        observer.close()
+
+
+def _counter(database: Database) -> int:
+    return _observe(database, "SELECT value FROM counters")
+
+
+def _set_counter(database: Database, value: int) -> None:
+    with database.write() as connection:
+        connection.execute("UPDATE counters SET value = ?", (value,))
+
+
+def _warnings(database: Database) -> int:
+    return _observe(database, "SELECT count(*) FROM warnings")
+
+
+def _add_warning(database: Database, note: str) -> None:
+    with database.write() as connection:
+        connection.execute(
+            "INSERT INTO warnings (namespace, name, type, reason, action, note, count, first_time, last_time)"
+            " VALUES ('ns', 'n', 'Warning', 'r', 'a', ?, 1, 't', 't')",
+            (note,),
+        )
+
+
+def _rollback_trigger(database: Database) -> None:
+    """A warning noted ``boom`` makes SQLite roll back the whole transaction (as it does for SQLITE_FULL)."""
+    database.connection().execute(
+        "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.warnings WHEN NEW.note = 'boom'"
+        " BEGIN SELECT RAISE(ROLLBACK, 'boom'); END"
+    )
+
+
+def _break_commit(database: Database) -> None:
+    """Join the open transaction with a deferred foreign-key violation: its COMMIT will fail."""
+    with database.write() as connection:
+        connection.execute("PRAGMA defer_foreign_keys = ON")
+        connection.execute("INSERT INTO task_action_labels VALUES ('no', 'such', 'object', 'x')")
+
+
+def test_database_nested_write_joins_the_outer_transaction() -> None:
+    database = fresh_database()
+    with database.write():
+        _set_counter(database, 4)
+        _add_warning(database, "inner")
+        assert (_counter(database), _warnings(database)) == (0, 0)  # not visible before the outer commit
+    assert (_counter(database), _warnings(database)) == (4, 1)
     assert not database.connection().in_transaction
+
+
+def test_database_nested_write_raising_rolls_back_only_itself() -> None:
+    database = fresh_database()
+    with database.write():
+        _add_warning(database, "kept")
+        with pytest.raises(RuntimeError, match="inner"), database.write() as connection:
+            connection.execute("UPDATE counters SET value = 9")
+            raise RuntimeError("inner")
+    assert (_counter(database), _warnings(database)) == (0, 1)
+
+
+def test_database_outer_write_raising_rolls_back_committed_inner_writes() -> None:
+    database = fresh_database()
+    with pytest.raises(RuntimeError, match="outer"), database.write():
+        _set_counter(database, 4)
+        raise RuntimeError("outer")
+    assert _counter(database) == 0
+
+
+def test_database_unit_of_work_commits_every_write_once_at_its_end() -> None:
+    database = fresh_database()
+    with database.unit_of_work():
+        _set_counter(database, 2)
+        _add_warning(database, "one")
+        assert database.connection().in_transaction
+        assert (_counter(database), _warnings(database)) == (0, 0)
+    assert (_counter(database), _warnings(database)) == (2, 1)
+    assert not database.connection().in_transaction
+
+
+def test_database_unit_of_work_without_writes_takes_no_lock() -> None:
+    database = Database(fresh_database_path(), busy_timeout=timedelta(milliseconds=50))
+    other: list[BaseException] = []
+
+    def write_elsewhere() -> None:
+        try:
+            _set_counter(database, 6)
+        except BaseException as error:  # reported to the test thread
+            other.append(error)
+
+    with database.unit_of_work():
+        writer = threading.Thread(target=write_elsewhere)
+        writer.start()
+        writer.join()
+        assert not database.connection().in_transaction
+    assert (other, _counter(database)) == ([], 6)
+
+
+def test_database_unit_of_work_holds_the_write_lock_from_its_first_write() -> None:
+    database = Database(fresh_database_path(), busy_timeout=timedelta(milliseconds=50))
+    other: list[BaseException] = []
+
+    def write_elsewhere() -> None:
+        try:
+            _set_counter(database, 6)
+        except sqlite3.OperationalError as error:
+            other.append(error)
+
+    with database.unit_of_work():
+        _set_counter(database, 1)
+        writer = threading.Thread(target=write_elsewhere)
+        writer.start()
+        writer.join()
+    assert [str(error) for error in other] == ["database is locked (by another writer of this process)"]
+    assert _counter(database) == 1
+
+
+def test_database_unit_of_work_failed_write_is_undone_and_the_rest_commits() -> None:
+    database = fresh_database()
+    with database.unit_of_work():
+        _add_warning(database, "kept")
+        with pytest.raises(sqlite3.IntegrityError):
+            _add_warning(database, "kept")  # the UNIQUE key: this write alone fails
+        _set_counter(database, 3)
+    assert (_counter(database), _warnings(database)) == (3, 1)
+
+
+def test_database_unit_of_work_raising_rolls_everything_back() -> None:
+    database = fresh_database()
+    with pytest.raises(RuntimeError, match="crash"), database.unit_of_work():
+        _set_counter(database, 3)
+        _add_warning(database, "lost")
+        raise RuntimeError("crash")
+    assert (_counter(database), _warnings(database)) == (0, 0)
+    assert not database.connection().in_transaction
+    _set_counter(database, 5)  # the write lock was released
+    assert _counter(database) == 5
+
+
+def test_database_unit_of_work_failed_commit_raises_and_keeps_nothing() -> None:
+    database = fresh_database()
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"), database.unit_of_work():
+        _set_counter(database, 3)
+        _add_warning(database, "lost")
+        _break_commit(database)
+    assert (_counter(database), _warnings(database)) == (0, 0)
+    assert not database.connection().in_transaction
+    _set_counter(database, 5)
+    assert _counter(database) == 5
+
+
+def test_database_unit_of_work_rolled_back_by_sqlite_fails_every_later_write_and_its_end() -> None:
+    database = fresh_database()
+    _rollback_trigger(database)
+    with pytest.raises(sqlite3.OperationalError, match="rolled back by SQLite"), database.unit_of_work():
+        _set_counter(database, 3)
+        with pytest.raises(sqlite3.IntegrityError, match="boom"):
+            _add_warning(database, "boom")
+        with pytest.raises(sqlite3.OperationalError, match="rolled back by SQLite: IntegrityError: boom"):
+            _add_warning(database, "after")
+    assert (_counter(database), _warnings(database)) == (0, 0)
+    assert not database.connection().in_transaction
+
+
+def test_database_write_rolled_back_by_sqlite_under_a_nested_write_fails_at_commit() -> None:
+    database = fresh_database()
+    _rollback_trigger(database)
+    with pytest.raises(sqlite3.OperationalError, match="rolled back by SQLite"), database.write():
+        _set_counter(database, 3)
+        with pytest.raises(sqlite3.IntegrityError, match="boom"):
+            _add_warning(database, "boom")
+    assert _counter(database) == 0
+
+
+def test_database_nested_unit_of_work_joins_the_enclosing_one() -> None:
+    database = fresh_database()
+    with database.unit_of_work():
+        _set_counter(database, 1)
+        with database.unit_of_work():
+            _add_warning(database, "inner")
+        assert _warnings(database) == 0
+    assert (_counter(database), _warnings(database)) == (1, 1)
+
+
+def test_database_read_inside_a_write_scope_sees_its_writes() -> None:
+    database = fresh_database()
+    with database.unit_of_work():
+        _set_counter(database, 8)
+        with database.read() as connection:
+            assert connection.execute("SELECT value FROM counters").fetchone()[0] == 8
+    assert _counter(database) == 8
 
 
 def test_database_write_of_another_thread_runs_after_the_holder_commits() -> None:

@@ -24,8 +24,19 @@ Writers of one process queue on an in-process lock (one per :class:`Database`) b
 alone would make a writer that finds the file locked poll in sleeps of 1 ms and up, so several threads of one
 process writing at once would leave the lock idle while they sleep; with the in-process lock a waiting thread
 wakes as soon as the previous writer commits. The file lock still serializes writers *across* processes, with the
-busy timeout. The in-process lock is re-entrant, so a nested ``write`` fails at ``BEGIN`` (SQLite refuses a
-transaction within a transaction) instead of deadlocking; a fork's child gets a fresh one.
+busy timeout. A fork's child gets a fresh lock.
+
+Write scopes nest. A ``write`` opened while this thread already holds a write transaction on the same
+:class:`Database` joins it as a ``SAVEPOINT``: the inner block's writes become durable with the outer transaction,
+and an inner block that raises rolls back only itself (``ROLLBACK TO``), so its caller can report the failure and
+the outer transaction goes on. :meth:`Database.unit_of_work` opens such an outer scope lazily: nothing happens until
+the first ``write`` inside it begins the ``BEGIN IMMEDIATE`` transaction, every later ``write`` of the thread joins
+it, and the transaction commits when the block ends (or rolls back when it raises). The interpreter opens one around
+the store writes of a pass (``Ports.unit_of_work``), so the ActionEvent, the status and the label patch of a pass
+cost one commit instead of three. A unit holds the write lock from its first write to its end: callers keep slow
+work (plugin calls, sleeps) outside it. When SQLite itself rolls the whole transaction back under an inner block
+(it does for SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM), every later write of the scope and its end fail, so no
+caller believes a write is durable that was undone.
 
 Connections: one per thread (``threading.local``), opened lazily and re-opened in a forked child (a connection must
 never cross ``fork``). ``isolation_level=None`` hands transaction control to :meth:`Database.write` and
@@ -43,6 +54,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from typing import Final
@@ -166,7 +178,7 @@ class Database:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._writers = (os.getpid(), threading.RLock())
+        self._writers = (os.getpid(), threading.Lock())
         self._enable_wal()
         self._migrate()
 
@@ -187,26 +199,64 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back when it raises.
+        """A write scope: committed when the block ends, rolled back when it raises (module docstring).
 
-        Writers of this process take the in-process writer lock first (see the module docstring); one that waits for
-        it longer than the busy timeout fails like a writer that waits for the file lock: ``OperationalError``,
+        Outermost, it is a ``BEGIN IMMEDIATE`` transaction. Inside another write scope or a :meth:`unit_of_work` of
+        this thread it is a ``SAVEPOINT`` of that transaction: durable when the outer scope commits, and undone alone
+        when the block raises. Writers of this process take the in-process writer lock first; one that waits for it
+        longer than the busy timeout fails like a writer that waits for the file lock: ``OperationalError``,
         "database is locked".
         """
-        writer = self._writer()
-        if not writer.acquire(timeout=self._busy_timeout.total_seconds()):
-            raise sqlite3.OperationalError("database is locked (by another writer of this process)")
+        scope = self._scope()
+        if scope.transaction is None and not scope.unit:
+            transaction = self._begin(scope)
+            try:
+                yield transaction.connection
+            except BaseException:
+                self._end(scope, commit=False)
+                raise
+            self._end(scope, commit=True)
+            return
+        with _savepoint(scope.transaction or self._begin(scope)) as connection:
+            yield connection
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """One transaction for every :meth:`write` of this thread inside the block (module docstring).
+
+        The transaction begins with the first write (a block that writes nothing costs nothing) and commits when the
+        block ends; a failed ``COMMIT`` raises ``sqlite3.Error`` and leaves nothing of the block durable. A block that
+        raises rolls everything back. Inside another unit or write scope it simply joins the enclosing one.
+        """
+        scope = self._scope()
+        if scope.unit or scope.transaction is not None:
+            yield
+            return
+        scope.unit = True
         try:
-            with self._transaction("BEGIN IMMEDIATE") as connection:
-                yield connection
+            yield
+        except BaseException:
+            self._end(scope, commit=False)
+            raise
         finally:
-            writer.release()
+            scope.unit = False
+        self._end(scope, commit=True)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: every statement in the block sees the same snapshot."""
-        with self._transaction("BEGIN") as connection:
+        """A read transaction: every statement in the block sees the same snapshot. Inside a write scope of this
+        thread it reads that transaction (its own writes included)."""
+        transaction = self._scope().transaction
+        if transaction is not None:
+            yield transaction.connection
+            return
+        connection = self.connection()
+        connection.execute("BEGIN")
+        try:
             yield connection
+        finally:
+            if connection.in_transaction:  # a read has nothing to commit: ending it only releases the snapshot
+                connection.execute("COMMIT")
 
     def schema_version(self) -> int:
         return int(self.connection().execute("PRAGMA user_version").fetchone()[0])
@@ -221,28 +271,54 @@ class Database:
 
     # -- internals ---------------------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
-        connection = self.connection()
-        connection.execute(begin)
-        try:
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            # SQLite may already have rolled back (e.g. SQLITE_FULL); a failed COMMIT leaves the transaction open.
-            # Either way the connection must leave this block outside any transaction, or the next BEGIN fails.
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+    def _scope(self) -> _Scope:
+        """This thread's write scope (a fork's child starts with none: a transaction never crosses ``fork``)."""
+        scope: _Scope | None = getattr(self._local, "scope", None)
+        if scope is None or scope.pid != os.getpid():
+            scope = self._local.scope = _Scope(os.getpid())
+        return scope
 
-    def _writer(self) -> threading.RLock:
+    def _begin(self, scope: _Scope) -> _Transaction:
+        writer = self._writer()
+        if not writer.acquire(timeout=self._busy_timeout.total_seconds()):
+            raise sqlite3.OperationalError("database is locked (by another writer of this process)")
+        try:
+            connection = self.connection()
+            connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            writer.release()
+            raise
+        scope.transaction = _Transaction(connection)
+        return scope.transaction
+
+    def _end(self, scope: _Scope, *, commit: bool) -> None:
+        """Commit or roll back the scope's transaction, if one was begun, and release the write lock."""
+        transaction, scope.transaction = scope.transaction, None
+        if transaction is None:
+            return
+        connection = transaction.connection
+        try:
+            if commit:
+                if transaction.lost is not None:
+                    raise sqlite3.OperationalError(f"the transaction was rolled back by SQLite: {transaction.lost}")
+                connection.execute("COMMIT")
+        finally:
+            try:
+                # SQLite may already have rolled back (e.g. SQLITE_FULL); a failed COMMIT leaves the transaction
+                # open. Either way the connection must leave here outside any transaction, or the next BEGIN fails.
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+            finally:
+                self._writer().release()
+
+    def _writer(self) -> threading.Lock:
         """This process's writer lock (a lock must not cross ``fork`` either: a child gets a fresh one)."""
         pid, writer = self._writers
         if pid == os.getpid():
             return writer
         with self._lock:
             if self._writers[0] != os.getpid():
-                self._writers = (os.getpid(), threading.RLock())
+                self._writers = (os.getpid(), threading.Lock())
             return self._writers[1]
 
     def _open(self) -> sqlite3.Connection:
@@ -270,3 +346,45 @@ class Database:
                 for statement in migration:
                     connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+
+@dataclass(slots=True)
+class _Transaction:
+    """A write transaction this thread holds, with the write lock."""
+
+    connection: sqlite3.Connection
+    savepoints: int = 0
+    lost: str | None = None
+    """Why SQLite rolled the whole transaction back under a savepoint; the scope can then only fail."""
+
+
+@dataclass(slots=True)
+class _Scope:
+    """This thread's write scope on one :class:`Database`: its open transaction, and whether a unit of work is open."""
+
+    pid: int
+    transaction: _Transaction | None = None
+    unit: bool = False
+
+
+@contextmanager
+def _savepoint(transaction: _Transaction) -> Iterator[sqlite3.Connection]:
+    """A nested write scope: released into ``transaction`` when the block ends, rolled back alone when it raises."""
+    if transaction.lost is not None:
+        raise sqlite3.OperationalError(f"the transaction was rolled back by SQLite: {transaction.lost}")
+    connection = transaction.connection
+    name = f"write_{transaction.savepoints}"
+    connection.execute(f"SAVEPOINT {name}")
+    transaction.savepoints += 1
+    try:
+        yield connection
+        connection.execute(f"RELEASE {name}")
+    except BaseException as error:
+        if connection.in_transaction:
+            connection.execute(f"ROLLBACK TO {name}")
+            connection.execute(f"RELEASE {name}")
+        elif transaction.lost is None:
+            transaction.lost = f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        transaction.savepoints -= 1
