@@ -101,16 +101,26 @@ def to_wire(task_action: TaskAction) -> WireDocument:
 def to_json(task_action: TaskAction) -> str:
     """:func:`to_wire` as compact JSON text with sorted keys (deterministic: equal objects give equal text).
 
-    Built from the text of its parts, which is the same text (``json.dumps`` with sorted keys is compositional, and
-    the top-level keys sort as apiVersion, kind, metadata, spec, status). The spec's text is memoized by identity
+    Written directly as text rather than through ``json.dumps(to_wire(...), sort_keys=True)``: every status write
+    encodes a whole object, and building the dicts, sorting their keys and walking them in the generic encoder cost
+    several times the text itself. Each ``_*_json`` function below lists its fields in sorted key order and spells
+    zero-value omission exactly as :func:`to_wire` does; strings go through the ``json`` module's own escaping
+    (``encode_basestring``, what ``ensure_ascii=False`` uses), so the text is the one-piece dump's, byte for byte
+    (pinned by a property test against ``json.dumps(to_wire(...))``). The spec's text is memoized by identity
     (:func:`_spec_json`): a status write stores the spec object it read, so its spec is encoded once, not per write.
     """
-    parts = [_HEAD, _metadata_json(task_action.metadata), ',"spec":', _spec_json(task_action.spec)]
-    status = _status_to_wire(task_action.status)
-    if status:
-        parts += [',"status":', _dumps(status)]
-    parts.append("}")
-    return "".join(parts)
+    status = _status_json(task_action.status)
+    return "".join(
+        (
+            _HEAD,
+            _metadata_json(task_action.metadata),
+            ',"spec":',
+            _spec_json(task_action.spec),
+            ',"status":' if status else "",
+            status,
+            "}",
+        )
+    )
 
 
 def _dumps(document: WireDocument) -> str:
@@ -121,71 +131,149 @@ _ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure
 """``json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` without building an encoder
 per call."""
 
+_quote: Final[Callable[[str], str]] = json.encoder.encode_basestring
+"""A JSON string literal exactly as :data:`_ENCODER` writes one (``ensure_ascii=False``): the C escaper."""
 
 _HEAD: Final = f'{{"apiVersion":{json.dumps(API_VERSION)},"kind":{json.dumps(KIND)},"metadata":'
-_SPEC_TEXTS: Final[dict[int, tuple[TaskActionSpec, str]]] = {}
-"""id(spec) → (spec, its JSON text). The entry holds the spec, so its id cannot be reused while the entry lives."""
-_SPEC_TEXTS_LIMIT: Final = 4_096
+_MEMO_LIMIT: Final = 4_096
+"""Entries per identity memo; a full memo is cleared (the live objects are encoded again once)."""
 
 
-_MetaKey = tuple[str, str, str, PMap[str, str], PMap[str, str], PVector[str], datetime | None, datetime | None, int]
-_META_TEXTS: Final[dict[_MetaKey, tuple[str, str]]] = {}
-"""Every metadata field but the resourceVersion → the metadata's JSON text before and after the resourceVersion."""
-_META_TEXTS_LIMIT: Final = 4_096
-_REVISION_FIELD: Final = "resourceVersion"
+def _memoized_by_identity(encode: Callable[[T], str]) -> Callable[[T], str]:
+    """``encode`` memoized by object identity: the records are immutable, so an object's text never changes, and a
+    pass writes back the spec, labels, conditions and phase-history entries it read, as the same objects, so most of
+    a status write's text was already encoded by the previous write of that object.
+
+    An entry holds its object, so the object's ``id`` cannot be reused by another while the entry lives (the ``is``
+    check makes that explicit). Thread-safe under the GIL: each dict operation is atomic; a lost race encodes twice.
+    """
+    texts: dict[int, tuple[T, str]] = {}
+
+    def memoized(value: T) -> str:
+        entry = texts.get(id(value))
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        text = encode(value)
+        if len(texts) >= _MEMO_LIMIT:
+            texts.clear()
+        texts[id(value)] = (value, text)
+        return text
+
+    return memoized
 
 
 def _metadata_json(meta: ObjectMeta) -> str:
-    """The JSON text of ``meta``. Each write of an object changes its resourceVersion and, mostly, nothing else in
-    its metadata, so the text around the resourceVersion is memoized by the value of every other field (the key
-    holds what the text shows: equal keys give equal text). Thread-safe under the GIL, like :func:`_spec_json`."""
-    key: _MetaKey = (
-        meta.name,
-        meta.namespace,
-        meta.uid,
-        meta.labels,
-        meta.annotations,
-        meta.finalizers,
-        meta.deletion_timestamp,
-        meta.creation_timestamp,
-        meta.generation,
+    """``ObjectMeta`` in sorted key order (annotations … uid), zero values omitted (R2)."""
+    parts = []
+    if meta.annotations:
+        parts.append('"annotations":' + _map_json(meta.annotations))
+    if meta.creation_timestamp is not None:
+        parts.append('"creationTimestamp":"' + format_time(meta.creation_timestamp) + '"')
+    if meta.deletion_timestamp is not None:
+        parts.append('"deletionTimestamp":"' + format_time(meta.deletion_timestamp) + '"')
+    if meta.finalizers:
+        parts.append('"finalizers":[' + ",".join(map(_quote, meta.finalizers)) + "]")
+    if meta.generation:
+        parts.append('"generation":' + str(meta.generation))
+    if meta.labels:
+        parts.append('"labels":' + _map_json(meta.labels))
+    if meta.name:
+        parts.append('"name":' + _quote(meta.name))
+    if meta.namespace:
+        parts.append('"namespace":' + _quote(meta.namespace))
+    if meta.resource_version:
+        parts.append('"resourceVersion":' + _quote(meta.resource_version))
+    if meta.uid:
+        parts.append('"uid":' + _quote(meta.uid))
+    return "{" + ",".join(parts) + "}"
+
+
+def _status_json(status: TaskActionStatus) -> str:
+    """``TaskActionStatus`` in sorted key order (attempts … systemFailures), zero values omitted (R5); "" when every
+    field is zero (the document then has no ``status``). ``errorState`` is written whenever it is not None (R5)."""
+    parts = []
+    if status.attempts:
+        parts.append('"attempts":' + str(status.attempts))
+    if status.cache_status:
+        parts.append('"cacheStatus":' + str(status.cache_status))
+    if status.conditions:
+        parts.append('"conditions":[' + ",".join(map(_condition_json, status.conditions)) + "]")
+    if status.error_state is not None:
+        parts.append('"errorState":' + _error_state_json(status.error_state))
+    if status.phase_history:
+        parts.append('"phaseHistory":[' + ",".join(map(_history_entry_json, status.phase_history)) + "]")
+    if status.plugin_phase:
+        parts.append('"pluginPhase":' + _quote(status.plugin_phase))
+    if status.plugin_phase_version:
+        parts.append('"pluginPhaseVersion":' + str(status.plugin_phase_version))
+    if status.plugin_state:
+        parts.append('"pluginState":"' + _base64(status.plugin_state) + '"')
+    if status.plugin_state_version:
+        parts.append('"pluginStateVersion":' + str(status.plugin_state_version))
+    if status.signal_value:
+        parts.append('"signalValue":"' + _base64(status.signal_value) + '"')
+    if status.signalled_at is not None:
+        parts.append('"signalledAt":"' + format_time(status.signalled_at) + '"')
+    if status.signalled_by:
+        parts.append('"signalledBy":' + _quote(status.signalled_by))
+    if status.state_json:
+        parts.append('"stateJson":' + _quote(status.state_json))
+    if status.system_failures:
+        parts.append('"systemFailures":' + str(status.system_failures))
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+def _encode_condition(condition: Condition) -> str:
+    """:func:`_condition_to_wire` as text: type, status, reason and message always, the other two unless zero."""
+    moment = condition.last_transition_time
+    generation = condition.observed_generation
+    return "".join(
+        (
+            "{" if moment is None else '{"lastTransitionTime":"' + format_time(moment) + '",',
+            '"message":',
+            _quote(condition.message),
+            ',"observedGeneration":' + str(generation) if generation else "",
+            ',"reason":',
+            _quote(condition.reason),
+            ',"status":',
+            _quote(condition.status),
+            ',"type":',
+            _quote(condition.type),
+            "}",
+        )
     )
-    around = _META_TEXTS.get(key)
-    if around is None:
-        around = _around_revision(_metadata_to_wire(meta))
-        if len(_META_TEXTS) >= _META_TEXTS_LIMIT:
-            _META_TEXTS.clear()
-        _META_TEXTS[key] = around
-    before, after = around
-    if not meta.resource_version:  # omitted, as every zero value
-        return before + ("," if before != "{" and after != "}" else "") + after
-    revision = f'"{_REVISION_FIELD}":{_dumps_value(meta.resource_version)}'
-    return before + ("," if before != "{" else "") + revision + ("," if after != "}" else "") + after
 
 
-def _around_revision(wire: WireDocument) -> tuple[str, str]:
-    """The sorted compact JSON of ``wire`` without its resourceVersion, split where the resourceVersion goes:
-    ``("{<fields before>", "<fields after>}")``; the sides are ``"{"`` and ``"}"`` when no field falls there."""
-    before = {name: value for name, value in wire.items() if name < _REVISION_FIELD}
-    after = {name: value for name, value in wire.items() if name > _REVISION_FIELD}
-    return _dumps(before)[:-1], _dumps(after)[1:]
+def _encode_history_entry(entry: PhaseHistoryEntry) -> str:
+    """:func:`_history_entry_to_wire` as text (R9)."""
+    message = '{"message":' + _quote(entry.message) + "," if entry.message else "{"
+    return message + '"occurredAt":"' + format_time(entry.occurred_at) + '","phase":' + _quote(entry.phase) + "}"
 
 
-def _dumps_value(value: str) -> str:
-    return _ENCODER.encode(value)
+def _error_state_json(error: ErrorState) -> str:
+    parts = []
+    if error.code:
+        parts.append('"code":' + _quote(error.code))
+    if error.kind:
+        parts.append('"kind":' + _quote(error.kind))
+    if error.message:
+        parts.append('"message":' + _quote(error.message))
+    return "{" + ",".join(parts) + "}"
 
 
-def _spec_json(spec: TaskActionSpec) -> str:
-    """The JSON text of ``spec``, memoized by identity (records are immutable: an object's text never changes).
-    Thread-safe under the GIL: each dict operation is atomic, and a lost race only encodes twice."""
-    entry = _SPEC_TEXTS.get(id(spec))
-    if entry is not None and entry[0] is spec:
-        return entry[1]
-    text = _dumps(_spec_to_wire(spec))
-    if len(_SPEC_TEXTS) >= _SPEC_TEXTS_LIMIT:
-        _SPEC_TEXTS.clear()
-    _SPEC_TEXTS[id(spec)] = (spec, text)
-    return text
+def _encode_map(values: PMap[str, str]) -> str:
+    """A string map with sorted keys (a pyrsistent map iterates slowly: the memo matters most here)."""
+    return "{" + ",".join(_quote(key) + ":" + _quote(value) for key, value in sorted(values.items())) + "}"
+
+
+def _encode_spec(spec: TaskActionSpec) -> str:
+    return _dumps(_spec_to_wire(spec))
+
+
+_spec_json: Final = _memoized_by_identity(_encode_spec)
+_map_json: Final = _memoized_by_identity(_encode_map)
+_condition_json: Final = _memoized_by_identity(_encode_condition)
+_history_entry_json: Final = _memoized_by_identity(_encode_history_entry)
 
 
 def _metadata_to_wire(meta: ObjectMeta) -> WireDocument:

@@ -501,3 +501,54 @@ def _object(document: WireDocument, name: str) -> WireDocument:
     value = document[name]
     assert isinstance(value, dict)
     return value
+
+
+def _one_piece_dump(task_action: TaskAction) -> str:
+    return json.dumps(to_wire(task_action), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_to_json_full_object_is_the_sorted_compact_dump_of_to_wire() -> None:
+    task_action = a_full_task_action()
+    assert to_json(task_action) == _one_piece_dump(task_action)
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        TaskActionStatus(),
+        TaskActionStatus(error_state=ErrorState()),  # written although empty: errorState is nullable (R5)
+        TaskActionStatus(cache_status=-3),
+        TaskActionStatus(conditions=pvector([Condition("", "", "")])),
+        TaskActionStatus(phase_history=pvector([PhaseHistoryEntry("", T0, "")])),
+        TaskActionStatus(state_json='{"a":"\\u2028\x00\x7f é\\"/"}', signalled_by="\ud800"),
+    ],
+)
+def test_to_json_edge_status_is_the_sorted_compact_dump_of_to_wire(status: TaskActionStatus) -> None:
+    task_action = TaskAction(metadata=ObjectMeta(name="n", labels=pmap({"é": "\n", "a": ""})), status=status)
+    assert to_json(task_action) == _one_piece_dump(task_action)
+
+
+def test_to_json_memoized_parts_never_serve_the_text_of_an_earlier_object() -> None:
+    # Each iteration drops its records, so CPython reuses their addresses (ids) for the next iteration's: a memo keyed
+    # by id alone, not holding its objects, would hand back the first iteration's text.
+    for index in range(300):
+        task_action = TaskAction(
+            metadata=ObjectMeta(name="n", labels=pmap({"i": str(index)})),
+            spec=TaskActionSpec(run_name=f"run-{index}"),
+            status=TaskActionStatus(
+                conditions=pvector([Condition("Progressing", "True", f"r{index}")]),
+                phase_history=pvector([PhaseHistoryEntry(f"p{index}", T0)]),
+            ),
+        )
+        assert to_json(task_action) == _one_piece_dump(task_action)
+
+
+def test_to_json_memoized_parts_follow_a_status_write_that_changes_them() -> None:
+    task_action = a_full_task_action()
+    first = to_json(task_action)
+    history = task_action.status.phase_history.append(PhaseHistoryEntry("Completed", T1, "done"))
+    conditions = task_action.status.conditions.set(0, Condition("Progressing", "False", "Completed", "done", T1))
+    written = replace(task_action, status=replace(task_action.status, phase_history=history, conditions=conditions))
+
+    assert to_json(written) == _one_piece_dump(written)
+    assert to_json(task_action) == first
