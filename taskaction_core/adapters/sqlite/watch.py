@@ -20,6 +20,13 @@ from taskaction_core.interpreter.ports import WatchEvent, WatchEventType
 __all__ = ["SqliteWatch"]
 
 _WATCH_BATCH: Final = 500
+_NEW_CHANGES: Final = (
+    "SELECT resource_version, type, namespace, name FROM changes"
+    " WHERE resource_version > ? ORDER BY resource_version LIMIT ?"
+)
+_EVENT_TYPES: Final = {kind.value: kind for kind in WatchEventType}
+"""The stored ``type`` text → its enum member: a dict lookup, where ``WatchEventType(text)`` goes through the enum
+machinery for every row."""
 
 _log = logging.getLogger("taskaction_core.adapters.sqlite.store")  # the logger it had inside store.py
 
@@ -62,12 +69,9 @@ class SqliteWatch:
     def _poll(self) -> list[WatchEvent]:
         """New rows of ``changes``; a failed read is logged and retried at the next poll (reads rarely fail in WAL)."""
         try:
-            with self._database.read() as connection:
-                rows = connection.execute(
-                    "SELECT resource_version, type, namespace, name FROM changes"
-                    " WHERE resource_version > ? ORDER BY resource_version LIMIT ?",
-                    (self._after, _WATCH_BATCH),
-                ).fetchall()
+            # One statement outside an explicit transaction reads one snapshot (SQLite autocommit), as the store's
+            # get does: a poll is one statement, not BEGIN, SELECT and COMMIT.
+            rows = self._database.connection().execute(_NEW_CHANGES, (self._after, _WATCH_BATCH)).fetchall()
         except sqlite3.Error as error:
             if not is_unavailable(error):
                 raise
@@ -82,4 +86,4 @@ class SqliteWatch:
             )
         if rows:
             self._after = int(rows[-1][0])
-        return [WatchEvent(WatchEventType(str(kind)), str(ns), str(name), str(rv)) for rv, kind, ns, name in rows]
+        return [WatchEvent(_EVENT_TYPES[kind], namespace, name, str(rv)) for rv, kind, namespace, name in rows]
