@@ -246,8 +246,12 @@ class WorkQueue(Generic[K]):
             if self._waiting.get(key, float("inf")) <= ready_at:
                 return
             self._waiting[key] = ready_at
+            earliest = not self._heap or ready_at < self._heap[0][0]
             heapq.heappush(self._heap, (ready_at, next(self._sequence), key))
-            self._cond.notify_all()  # a blocked get may now have an earlier wake-up time
+            if earliest:
+                # Blocked gets sleep until the head's time at the latest, so only a new head changes their wake-up
+                # time; a key due later than the head needs no one woken (a controller requeues after most passes).
+                self._cond.notify_all()
 
     def add_rate_limited(self, key: K) -> None:
         """Add ``key`` after the rate limiter's delay (spec §0 ``FAIL``: per-key exponential backoff)."""
