@@ -12,6 +12,7 @@ from taskaction_core.runtime.workqueue import (
     DefaultControllerRateLimiter,
     ItemExponentialBackoff,
     QueueMetrics,
+    SystemMonotonicClock,
     TokenBucket,
     WorkQueue,
 )
@@ -451,3 +452,28 @@ def test_workqueue_done_requeueing_a_dirty_key_wakes_a_blocked_get() -> None:
 
     thread.join(WAIT_TIMEOUT)
     assert taken == ["a"]
+
+
+class BlockSignallingClock(SystemMonotonicClock):
+    """The real clock (a blocked get really sleeps until its deadline), telling the test when a thread blocks."""
+
+    def __init__(self) -> None:
+        self.blocked = threading.Event()
+
+    def wait_until(self, condition: threading.Condition, deadline: float | None) -> None:
+        self.blocked.set()
+        super().wait_until(condition, deadline)
+
+
+def test_workqueue_add_after_earlier_than_every_waiting_key_wakes_a_blocked_get_on_time() -> None:
+    clock = BlockSignallingClock()
+    queue: WorkQueue[str] = WorkQueue(clock=clock)
+    queue.add_after("late", 3600.0)
+    taken: list[str | None] = []
+    thread = in_thread(lambda: taken.append(queue.get()))
+    assert clock.blocked.wait(WAIT_TIMEOUT)  # asleep until "late" is due, an hour from now
+
+    queue.add_after("early", 0.01)
+
+    thread.join(WAIT_TIMEOUT)
+    assert taken == ["early"]
