@@ -416,11 +416,11 @@ def _format_time(moment: datetime) -> str:
         raise ValueError(f"cannot serialize a naive datetime: {moment!r}")
     else:
         utc = moment.astimezone(UTC)
-    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
-    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}".rstrip("0")
-    return f"{text}Z"
+    # isoformat (C) pads the year to four digits, writes the six fraction digits only when there are microseconds,
+    # and ends in "+00:00" for UTC: drop that, trim the fraction's trailing zeros, add the Z. About twice as fast as
+    # formatting the seven fields in Python.
+    text = utc.isoformat()[:-6]
+    return (text.rstrip("0") if utc.microsecond else text) + "Z"
 
 
 # --------------------------------------------------------------------------------------------------------------------
