@@ -230,6 +230,17 @@ def test_database_unit_of_work_failed_write_is_undone_and_the_rest_commits() -> 
     assert (_counter(database), _warnings(database)) == (3, 1)
 
 
+def test_database_unit_of_work_failed_first_write_is_undone_and_the_next_begins_anew() -> None:
+    database = fresh_database()
+    _add_warning(database, "taken")
+    with database.unit_of_work():
+        with pytest.raises(sqlite3.IntegrityError):
+            _add_warning(database, "taken")
+        assert not database.connection().in_transaction
+        _set_counter(database, 3)
+    assert (_counter(database), _warnings(database)) == (3, 1)
+
+
 def test_database_unit_of_work_raising_rolls_everything_back() -> None:
     database = fresh_database()
     with pytest.raises(RuntimeError, match="crash"), database.unit_of_work():

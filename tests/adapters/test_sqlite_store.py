@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
 
 import pytest
@@ -13,6 +13,7 @@ from pyrsistent import pmap, pvector
 
 from taskaction_core.adapters.serialization import to_wire
 from taskaction_core.adapters.sqlite import Database, SqliteTaskActionStore
+from taskaction_core.adapters.sqlite.store import _with_metadata, _with_revision, _with_status
 from taskaction_core.interpreter.ports import StoreErrorKind, WatchEventType
 from taskaction_core.records import (
     FINALIZER,
@@ -191,3 +192,29 @@ def test_sqlite_store_well_formed_foreign_token_is_invalid(path: str, clock: Man
 def test_sqlite_store_zero_retention_is_a_programmer_error(path: str, clock: ManualClock) -> None:
     with pytest.raises(ValueError, match="change_retention"):
         open_store(path, clock, change_retention=0)
+
+
+def test_sqlite_store_field_replacers_equal_dataclasses_replace() -> None:
+    """The store's cheap one-field replace copies every other field, whatever their values."""
+    stamp = ManualClock().now()
+    meta = ObjectMeta(
+        name="n",
+        namespace="ns",
+        uid="u",
+        labels=pmap({"l": "1"}),
+        annotations=pmap({"a": "2"}),
+        finalizers=pvector([FINALIZER]),
+        deletion_timestamp=stamp,
+        creation_timestamp=stamp,
+        resource_version="4",
+        generation=3,
+    )
+    assert all(getattr(meta, f.name) != f.default for f in fields(ObjectMeta))  # every field set: none hides
+    task_action = TaskAction(meta, a_new_task_action().spec, TaskActionStatus(attempts=2))
+    status = TaskActionStatus(attempts=5)
+
+    assert _with_revision(meta, "9") == replace(meta, resource_version="9")
+    assert _with_status(task_action, status) == replace(task_action, status=status)
+    assert _with_metadata(task_action, _with_revision(meta, "9")) == replace(
+        task_action, metadata=replace(meta, resource_version="9")
+    )

@@ -155,6 +155,20 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 DEFAULT_BUSY_TIMEOUT: Final = timedelta(seconds=5)
 
 
+class _Process:
+    """This process's id, read once and again in a fork's child (``os.getpid`` is a system call per write)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self.pid = os.getpid()
+
+
+_process: Final = _Process()
+
+
 class Database:
     """A SQLite file used by several adapters, threads and processes (see the module docstring).
 
@@ -178,7 +192,7 @@ class Database:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._writers = (os.getpid(), threading.Lock())
+        self._writers = (_process.pid, threading.Lock())
         self._enable_wal()
         self._migrate()
 
@@ -189,10 +203,10 @@ class Database:
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (and again after ``fork``)."""
         opened: tuple[int, sqlite3.Connection] | None = getattr(self._local, "opened", None)
-        if opened is not None and opened[0] == os.getpid():
+        if opened is not None and opened[0] == _process.pid:
             return opened[1]
         connection = self._open()
-        self._local.opened = (os.getpid(), connection)
+        self._local.opened = (_process.pid, connection)
         with self._lock:
             self._connections.append(connection)
         return connection
@@ -208,17 +222,20 @@ class Database:
         "database is locked".
         """
         scope = self._scope()
-        if scope.transaction is None and not scope.unit:
-            transaction = self._begin(scope)
-            try:
-                yield transaction.connection
-            except BaseException:
-                self._end(scope, commit=False)
-                raise
-            self._end(scope, commit=True)
+        if scope.transaction is not None:
+            with _savepoint(scope.transaction) as connection:
+                yield connection
             return
-        with _savepoint(scope.transaction or self._begin(scope)) as connection:
-            yield connection
+        transaction = self._begin(scope)
+        try:
+            yield transaction.connection
+        except BaseException:
+            # The write that began the transaction needs no savepoint: undoing it is undoing the transaction (in a
+            # unit of work, the next write begins a new one).
+            self._end(scope, commit=False)
+            raise
+        if not scope.unit:
+            self._end(scope, commit=True)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
@@ -274,8 +291,8 @@ class Database:
     def _scope(self) -> _Scope:
         """This thread's write scope (a fork's child starts with none: a transaction never crosses ``fork``)."""
         scope: _Scope | None = getattr(self._local, "scope", None)
-        if scope is None or scope.pid != os.getpid():
-            scope = self._local.scope = _Scope(os.getpid())
+        if scope is None or scope.pid != _process.pid:
+            scope = self._local.scope = _Scope(_process.pid)
         return scope
 
     def _begin(self, scope: _Scope) -> _Transaction:
@@ -314,11 +331,11 @@ class Database:
     def _writer(self) -> threading.Lock:
         """This process's writer lock (a lock must not cross ``fork`` either: a child gets a fresh one)."""
         pid, writer = self._writers
-        if pid == os.getpid():
+        if pid == _process.pid:
             return writer
         with self._lock:
-            if self._writers[0] != os.getpid():
-                self._writers = (os.getpid(), threading.Lock())
+            if self._writers[0] != _process.pid:
+                self._writers = (_process.pid, threading.Lock())
             return self._writers[1]
 
     def _open(self) -> sqlite3.Connection:

@@ -46,7 +46,10 @@ class SqliteEventSink:
             return Success(None)
         try:
             with self._database.write() as connection:
-                connection.executemany(_INSERT, rows)
+                if len(rows) == 1:  # the driver's direct mode (R115): one event per call, cheaper than executemany
+                    connection.execute(_INSERT, rows[0])
+                else:
+                    connection.executemany(_INSERT, rows)
         except sqlite3.Error as error:
             if not is_unavailable(error):
                 raise
