@@ -18,6 +18,11 @@ pinned by ``tests/adapters/test_serialization.py``), so the pass after a write f
 Entries carry the object's resourceVersion: a slow reader that decoded an older document does not replace the entry
 of a newer one. Objects are immutable records, so one decoded object is safely shared by every thread.
 
+The put happens inside the write's transaction, so a write that is then rolled back (a unit of work whose commit
+fails, a crash) may leave its text cached. That cannot serve a wrong object, since a hit still needs the stored text
+to be equal; it only costs decoding: the stored, older document is decoded on each read and not cached until the
+key is written again.
+
 Bounded: at most ``size`` entries, least recently used evicted first; ``size`` 0 disables caching. Thread-safe.
 """
 
