@@ -498,3 +498,20 @@ def test_sqlite_passes_of_the_real_core_write_once_per_pass() -> None:
     phases = {(e.attempt, e.phase.name) for e in sqlite.events.events}
     assert (1, "SUCCEEDED") in phases
     assert isinstance(sqlite.store.get(*TA), Success)
+
+
+def test_sqlite_pass_watch_on_another_handle_sees_each_write_of_the_unit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """R29: the change feed carries every write of a unit, in order, to watchers of other handles (other processes
+    open their own ``Database`` on the file, as this one does)."""
+    world = _world()
+    sqlite = _sqlite_world(world)
+    other = SqliteTaskActionStore(Database(sqlite.database.path), world.clock, poll_interval=timedelta(milliseconds=5))
+    watch = other.watch()
+    task = sqlite.stored()
+
+    _decide(monkeypatch, sqlite.ports, task, [_event(task), _persist(task), _labels()])
+
+    seen = [(event.type.value, event.name, event.resource_version) for event in iter(lambda: watch.get(0.05), None)]
+    watch.close()
+    assert seen == [("MODIFIED", "ta", "2"), ("MODIFIED", "ta", "3")]
+    assert other.get(*TA).unwrap() == sqlite.stored()
