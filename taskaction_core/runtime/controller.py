@@ -24,7 +24,15 @@ logged with its traceback and treated as ``Failed``, as controller-runtime recov
 
 Workers. Go's default ``MaxConcurrentReconciles`` is 512 goroutines (R110). A Python thread costs far more than a
 goroutine and passes spend most of their time holding the GIL in the pure core, so the default here is
-:data:`DEFAULT_WORKERS` = 4; raise it when passes wait on slow adapters (network plugins, a remote store).
+:data:`DEFAULT_WORKERS` = 4; raise it when passes wait on slow adapters (network plugins, a remote store). On the
+embedded SQLite store one or two workers do as well as four: a pass is Python under the GIL plus one writer at a time
+on the file, and a worker inside the write transaction must retake the GIL after each statement while the others run
+Python, so extra workers mostly wait for the writer lock.
+
+Wake-ups. Each thread is woken only when it has something to do (see :meth:`Controller._notify_progress` and
+:meth:`WorkQueue.add`): a queued key wakes one worker, and :meth:`Controller.run_until_idle` is woken only when the
+queue may have become idle. Waking every waiting thread on every pass and watch event cost a context switch and a
+GIL hand-off each, and made four workers slower than one.
 
 Graceful stop (:meth:`Controller.stop`). The queue is shut down, so no worker takes a new key; passes in flight run to
 completion; the watch is closed; every thread is joined. Keys still queued or waiting are dropped from memory and
