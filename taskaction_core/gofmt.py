@@ -164,15 +164,20 @@ def rfc3339_seconds(moment: datetime) -> str:
 
 
 def _date_time(moment: datetime) -> str:
-    # %-formatting: about 40 % cheaper than the equivalent f-string with format specs on CPython 3.11.
-    return "%04d-%02d-%02dT%02d:%02d:%02d" % (  # noqa: UP031
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-    )
+    """``2006-01-02T15:04:05`` (Go layout) of ``moment``'s own wall clock."""
+    two, year = _TWO_DIGITS, moment.year
+    date = f"{year if year >= 1000 else _year(year)}-{two[moment.month]}-{two[moment.day]}"
+    return f"{date}T{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}"
+
+
+_TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(100))
+"""Zero-padded 0–99, looked up instead of formatted: ``%02d`` costs about 1,000 machine instructions a field on
+CPython 3.11, and every status write formats a timestamp."""
+
+
+def _year(year: int) -> str:
+    """Go's ``2006`` for years before 1000: zero-padded to four digits (datetime's years are 1–9999)."""
+    return f"{year:04d}"
 
 
 def _zone(offset: timedelta | None) -> str:
@@ -198,4 +203,5 @@ def label_time(moment: datetime) -> str:
         # still sorts correctly and reconcile stays total.
         offset = moment.utcoffset() or timedelta(0)
         utc = datetime.max if offset < timedelta(0) else datetime.min
-    return "%04d-%02d-%02d.%02d-%02d" % (utc.year, utc.month, utc.day, utc.hour, utc.minute)  # noqa: UP031
+    two, year = _TWO_DIGITS, utc.year
+    return f"{year if year >= 1000 else _year(year)}-{two[utc.month]}-{two[utc.day]}.{two[utc.hour]}-{two[utc.minute]}"

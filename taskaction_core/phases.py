@@ -62,19 +62,25 @@ def plugin_phase_from_name(name: str) -> PluginPhase | None:
     return _BY_WIRE_NAME.get(name)
 
 
+# Enum members read once: on CPython 3.11 every ``Enum.MEMBER`` lookup goes through EnumType's ``__getattr__``
+# hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
+_FAILURES = frozenset({PluginPhase.PERMANENT_FAILURE, PluginPhase.RETRYABLE_FAILURE})
+_SUCCESS, _ABORTED = PluginPhase.SUCCESS, PluginPhase.ABORTED
+
+
 def is_failure(phase: PluginPhase) -> bool:
     """Go ``Phase.IsFailure`` (R16): permanent or retryable failure."""
-    return phase in (PluginPhase.PERMANENT_FAILURE, PluginPhase.RETRYABLE_FAILURE)
+    return phase in _FAILURES
 
 
 def is_success(phase: PluginPhase) -> bool:
     """Go ``Phase.IsSuccess`` (R16)."""
-    return phase is PluginPhase.SUCCESS
+    return phase is _SUCCESS
 
 
 def is_aborted(phase: PluginPhase) -> bool:
     """Go ``Phase.IsAborted`` (R16)."""
-    return phase is PluginPhase.ABORTED
+    return phase is _ABORTED
 
 
 def is_phase_done(phase: PluginPhase) -> bool:

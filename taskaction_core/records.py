@@ -185,16 +185,19 @@ STATUS_WIRE_NAMES: Final[dict[str, str]] = {
 """R5: record field → JSON wire name."""
 
 
+# Enum members read once: on CPython 3.11 every ``Enum.MEMBER`` lookup goes through EnumType's ``__getattr__``
+# hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
+_TRUE: Final = ConditionStatus.TRUE
+_TERMINAL_TYPES: Final = frozenset({ConditionType.SUCCEEDED, ConditionType.FAILED})
+
+
 def is_terminal(conditions: PVector[Condition]) -> bool:
     """R7: terminal iff a ``Succeeded`` or ``Failed`` condition has status ``True``.
 
     Go: ``taskaction_controller.go isTerminal``.
     """
-    for condition in conditions:
-        if condition.status == ConditionStatus.TRUE and condition.type in (
-            ConditionType.SUCCEEDED,
-            ConditionType.FAILED,
-        ):
+    for condition in conditions:  # noqa: SIM110 - a plain loop; any() over a generator costs a frame per round
+        if condition.status == _TRUE and condition.type in _TERMINAL_TYPES:
             return True
     return False
 
@@ -206,9 +209,9 @@ def terminal_transition_time(conditions: PVector[Condition], now: datetime) -> d
     Go: ``taskaction_controller.go terminalTransitionTime``.
     """
     for condition in conditions:
-        if condition.status != ConditionStatus.TRUE:
+        if condition.status != _TRUE:
             continue
-        if condition.type in (ConditionType.SUCCEEDED, ConditionType.FAILED):
+        if condition.type in _TERMINAL_TYPES:
             if condition.last_transition_time is not None:
                 return condition.last_transition_time
             break

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from typing import Final
 
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
@@ -19,6 +20,10 @@ from taskaction_core.phase_info import PhaseInfo, TaskInfo
 from taskaction_core.phases import CacheStatus, ErrorKind, to_action_phase
 from taskaction_core.records import TaskAction
 
+# Enum members read once: on CPython 3.11 every ``Enum.MEMBER`` lookup goes through EnumType's ``__getattr__``
+# hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
+_DISABLED: Final = CacheStatus.CACHE_DISABLED
+
 
 def observed_cache_status(info: TaskInfo | None) -> CacheStatus:
     """R73: the first non-DISABLED cache status among the external resources, else DISABLED.
@@ -26,11 +31,11 @@ def observed_cache_status(info: TaskInfo | None) -> CacheStatus:
     Go: ``observedCacheStatus`` / ``cacheStatusFromExternalResources``.
     """
     if info is None:
-        return CacheStatus.CACHE_DISABLED
+        return _DISABLED
     for resource in info.external_resources:
-        if resource.cache_status != CacheStatus.CACHE_DISABLED:
+        if resource.cache_status != _DISABLED:
             return resource.cache_status
-    return CacheStatus.CACHE_DISABLED
+    return _DISABLED
 
 
 def to_error_info(info: PhaseInfo) -> ErrorInfo | None:

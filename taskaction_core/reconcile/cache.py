@@ -280,7 +280,7 @@ def _populate(
         metadata = cache_metadata_for_upload(task_action, cache, observations.now)
         return write_task_outputs_to_cache(cache, output_prefix, metadata)
     effects: tuple[FinalEffect, ...] = ()
-    status = CacheStatus.CACHE_POPULATED
+    status = _CACHE_POPULATED
     if isinstance(outcome, Failure):
         failure = outcome.failure()
         already = failure.kind is CatalogErrorKind.ALREADY_EXISTS
@@ -303,6 +303,9 @@ def _populate(
         effects = (*effects, release_cache_reservation(cache))
     return PostExecution(info, effects)
 
+
+_CACHE_POPULATED: Final = CacheStatus.CACHE_POPULATED
+"""Read once: an ``Enum.MEMBER`` lookup costs about 1,000 instructions on CPython 3.11 (docs/design.md §7)."""
 
 _CACHE_RESOURCES: Final = {
     status: ExternalResource(CACHE_RESOURCE_ID, status)

@@ -75,9 +75,14 @@ def non_retryable_code(error: SystemErrorText) -> str | None:
     return None
 
 
+# Enum members read once: on CPython 3.11 every ``Enum.MEMBER`` lookup goes through EnumType's ``__getattr__``
+# hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
+_RETRYABLE_FAILURE, _SYSTEM = PluginPhase.RETRYABLE_FAILURE, ErrorKind.SYSTEM
+
+
 def is_system_retryable_failure(info: PhaseInfo) -> bool:
     """R63: a RetryableFailure phase whose error is of kind SYSTEM."""
-    return info.phase is PluginPhase.RETRYABLE_FAILURE and info.err is not None and info.err.kind is ErrorKind.SYSTEM
+    return info.phase is _RETRYABLE_FAILURE and info.err is not None and info.err.kind is _SYSTEM
 
 
 def system_error_from_phase_info(info: PhaseInfo) -> SystemErrorText:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Final
 
 from pyrsistent import pmap
 from pyrsistent.typing import PMap, PVector
@@ -108,8 +109,23 @@ _QUEUED_PHASES = frozenset(
     }
 )
 _PROGRESS_REASONS = {PluginPhase.INITIALIZING: Reason.INITIALIZING.value, PluginPhase.RUNNING: Reason.EXECUTING.value}
+# Enum members read once: on CPython 3.11 every ``Enum.MEMBER`` lookup goes through EnumType's ``__getattr__``
+# hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
 _TRUE, _FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
 _PROGRESSING, _SUCCEEDED, _FAILED = ConditionType.PROGRESSING, ConditionType.SUCCEEDED, ConditionType.FAILED
+_SUCCESS, _PERMANENT_FAILURE = PluginPhase.SUCCESS, PluginPhase.PERMANENT_FAILURE
+_RETRYABLE_FAILURE, _ABORTED = PluginPhase.RETRYABLE_FAILURE, PluginPhase.ABORTED
+_SUCCESS_UPDATES: Final[ConditionUpdates] = (
+    (_PROGRESSING, _FALSE, Reason.COMPLETED, MSG_COMPLETED_PROGRESSING),
+    (_SUCCEEDED, _TRUE, Reason.COMPLETED, MSG_COMPLETED),
+)
+_ABORTED_UPDATES: Final[ConditionUpdates] = (
+    (_PROGRESSING, _FALSE, Reason.ABORTED, MSG_ABORTED),
+    (_FAILED, _TRUE, Reason.ABORTED, MSG_ABORTED),
+)
+_COMPLETED, _ABORTED_REASON = Reason.COMPLETED, Reason.ABORTED
+_PERMANENT_REASON, _RETRYABLE_REASON = Reason.PERMANENT_FAILURE, Reason.RETRYABLE_FAILURE
+_D11, _WHOLE = Deviation.D11_COMPARE_WHOLE_STATUS, StatusScope.WHOLE
 
 
 def map_phase_to_conditions(view: StatusView, info: PhaseInfo, now: datetime, policy: Policy) -> StatusView:
@@ -142,26 +158,18 @@ def mapped_status(
         return _with(
             before, ((_PROGRESSING, _TRUE, progress, info.reason),), progress, info.reason, error_state, now, policy
         )
-    if phase is PluginPhase.SUCCESS:
-        updates = (
-            (_PROGRESSING, _FALSE, Reason.COMPLETED, MSG_COMPLETED_PROGRESSING),
-            (_SUCCEEDED, _TRUE, Reason.COMPLETED, MSG_COMPLETED),
-        )
-        return _with(before, updates, Reason.COMPLETED, MSG_COMPLETED, error_state, now, policy)
-    if phase is PluginPhase.PERMANENT_FAILURE:
+    if phase is _SUCCESS:
+        return _with(before, _SUCCESS_UPDATES, _COMPLETED, MSG_COMPLETED, error_state, now, policy)
+    if phase is _PERMANENT_FAILURE:
         msg = _failure_message(info)
-        updates = (
-            (_PROGRESSING, _FALSE, Reason.PERMANENT_FAILURE, msg),
-            (_FAILED, _TRUE, Reason.PERMANENT_FAILURE, msg),
-        )
-        return _with(before, updates, Reason.PERMANENT_FAILURE, msg, _error_state(info, error_state), now, policy)
-    if phase is PluginPhase.RETRYABLE_FAILURE:
+        updates = ((_PROGRESSING, _FALSE, _PERMANENT_REASON, msg), (_FAILED, _TRUE, _PERMANENT_REASON, msg))
+        return _with(before, updates, _PERMANENT_REASON, msg, _error_state(info, error_state), now, policy)
+    if phase is _RETRYABLE_FAILURE:
         msg = _failure_message(info)
-        updates = ((_PROGRESSING, _TRUE, Reason.RETRYABLE_FAILURE, msg),)
-        return _with(before, updates, Reason.RETRYABLE_FAILURE, msg, _error_state(info, error_state), now, policy)
-    if phase is PluginPhase.ABORTED:
-        updates = ((_PROGRESSING, _FALSE, Reason.ABORTED, MSG_ABORTED), (_FAILED, _TRUE, Reason.ABORTED, MSG_ABORTED))
-        return _with(before, updates, Reason.ABORTED, MSG_ABORTED, error_state, now, policy)
+        updates = ((_PROGRESSING, _TRUE, _RETRYABLE_REASON, msg),)
+        return _with(before, updates, _RETRYABLE_REASON, msg, _error_state(info, error_state), now, policy)
+    if phase is _ABORTED:
+        return _with(before, _ABORTED_UPDATES, _ABORTED_REASON, MSG_ABORTED, error_state, now, policy)
     return None
 
 
@@ -229,7 +237,7 @@ def status_changed(old: TaskActionStatus, new: TaskActionStatus, policy: Policy)
     """
     if old is new:
         return False
-    if policy.fixes(Deviation.D11_COMPARE_WHOLE_STATUS):
+    if policy.fixes(_D11):
         return _whole_status_differs(old, new)
     return (
         old.plugin_state_version != new.plugin_state_version
@@ -275,7 +283,7 @@ def update_task_action_status(
         return ()
     return (
         record_action_event(working, info, now, policy),
-        PersistStatus(working.status, StatusScope.WHOLE, True, original.metadata.resource_version, FAIL_PASS),
+        PersistStatus(working.status, _WHOLE, True, original.metadata.resource_version, FAIL_PASS),
     )
 
 

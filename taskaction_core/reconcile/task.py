@@ -90,6 +90,12 @@ _LIVE_PHASES: Final = frozenset(
 )
 
 
+# Enum members read once: on CPython 3.11 every ``Enum.MEMBER`` lookup goes through EnumType's ``__getattr__``
+# hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
+_D6, _D7 = Deviation.D6_PER_ATTEMPT_SYSTEM_FAILURES, Deviation.D7_NO_CACHE_RACE_WITH_LIVE_RESOURCE
+_RETRYABLE_FAILURE = PluginPhase.RETRYABLE_FAILURE
+
+
 def reconcile_task(task_action: TaskAction, observations: Observations, policy: Policy) -> Round:
     """R30–R48: one pass of the task path."""
     invalid = validate_task_action(task_action, observations)
@@ -104,7 +110,7 @@ def resource_live(status: TaskActionStatus, policy: Policy) -> bool:
     """R34 ``alreadyRunning``: the persisted phase is exactly Running. With D7, any phase in which the plugin
     resource may already exist: WaitingForResources, Queued, Initializing, Running, and Undefined (written only
     after a Handle call, which may have launched it; found by the property suite)."""
-    if policy.fixes(Deviation.D7_NO_CACHE_RACE_WITH_LIVE_RESOURCE):
+    if policy.fixes(_D7):
         return status.plugin_phase in _LIVE_PHASES
     return status.plugin_phase == "PhaseRunning"
 
@@ -235,7 +241,7 @@ def _after_handle(
         cleanup = Cleanup(facts.plugin_id, None, None)
         error = system_error_from_phase_info(info)
         return record_system_error(facts.original, working, error, cleanup, facts.now, facts.policy, (*effects, abort))
-    if not short_circuited and info.phase is PluginPhase.RETRYABLE_FAILURE:
+    if not short_circuited and info.phase is _RETRYABLE_FAILURE:
         return _user_retryable_failure(facts, info, state_write, effects)
     return _finish(facts, info, state_write, effects)
 
@@ -285,7 +291,7 @@ def _apply(
     if state_write is not None:
         plugin_state, state_version = state_write.state, state_write.version
     attempts, failures = base.attempts, base.system_failures
-    if not policy.fixes(Deviation.D6_PER_ATTEMPT_SYSTEM_FAILURES):
+    if not policy.fixes(_D6):
         failures = 0
     if restart_attempts is not None:
         attempts, plugin_state, state_version, failures = restart_attempts, b"", 0, 0

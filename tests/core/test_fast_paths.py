@@ -35,3 +35,11 @@ def test_go_times_utc_fast_path_equals_the_offset_path(moment: datetime) -> None
     if moment.tzinfo is UTC:
         assert label_time(moment) == label_time(same_instant)
         assert rfc3339_seconds(moment).endswith("Z")
+
+
+@given(st.datetimes(timezones=st.none() | st.just(UTC)))
+def test_go_times_digit_table_equals_strftime_layout(moment: datetime) -> None:
+    """R11/R42: the two-digit table and year padding give Go's ``2006-01-02T15:04:05`` and ``2006-01-02.15-04``."""
+    date = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    assert rfc3339_seconds(moment) == f"{date}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    assert label_time(moment) == f"{date}.{moment.hour:02d}-{moment.minute:02d}"

@@ -1,10 +1,12 @@
-"""``fast_init``: the generated ``__init__`` keeps the dataclass contract and its source stays a plain field store."""
+"""``fast_init``: the generated ``__new__`` keeps the dataclass contract and its source stays plain field stores."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import inspect
+import pickle
 import pkgutil
 import re
 from datetime import timedelta
@@ -20,12 +22,14 @@ from taskaction_core.records import Condition, TaskActionStatus
 
 _SHELLS = ("interpreter", "adapters", "runtime", "cli", "testing")
 _LINE_GRAMMAR = re.compile(
-    r"def __init__\(self(, \w+(=_default_\w+|=_FACTORY)?)*\):"
-    r"|    _set_(?P<stored>\w+)\(self, (?P=stored)\)"
+    r"def __new__\(cls(, \w+(=_default_\w+|=_FACTORY)?)*\):"
+    r"|    self = _new\(_builder\)"
+    r"|    self\.(?P<stored>\w+) = (?P=stored)"
     r"|    if \w+ is _FACTORY:"
     r"|        (?P<made>\w+) = _factory_(?P=made)\(\)"
+    r"|    self\.__class__ = cls"
     r"|    self\.__post_init__\(\)"
-    r"|    pass"
+    r"|    return self"
 )
 
 
@@ -43,8 +47,8 @@ def _core_records() -> list[type]:
 
 
 def _has_fast_init(cls: type) -> bool:
-    init = vars(cls).get("__init__")
-    return dataclasses.is_dataclass(cls) and "_FACTORY" in getattr(init, "__globals__", {})
+    new = vars(cls).get("__new__")
+    return dataclasses.is_dataclass(cls) and "_builder" in getattr(getattr(new, "__func__", None), "__globals__", {})
 
 
 def _expected_signature(cls: type) -> list[tuple[str, object]]:
@@ -65,10 +69,22 @@ def test_fast_init_generated_source_is_only_field_stores(cls: type) -> None:
     source, namespace = init_source(cls)
     for line in source.splitlines():
         assert _LINE_GRAMMAR.fullmatch(line), f"unexpected generated line: {line!r}"
-    allowed_values = {"_FACTORY"} | {
-        f"_{kind}_{f.name}" for f in dataclasses.fields(cls) for kind in ("set", "default", "factory")
+    allowed_values = {"_FACTORY", "_new", "_builder"} | {
+        f"_{kind}_{f.name}" for f in dataclasses.fields(cls) for kind in ("default", "factory")
     }
     assert set(namespace) <= allowed_values
+    matches = [_LINE_GRAMMAR.fullmatch(line) for line in source.splitlines()]
+    stored = [m.group("stored") for m in matches if m is not None and m.group("stored")]
+    assert stored == [f.name for f in dataclasses.fields(cls)]
+
+
+@pytest.mark.parametrize("cls", _core_records(), ids=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+def test_fast_init_builder_has_exactly_the_record_slots(cls: type) -> None:
+    _, namespace = init_source(cls)
+    builder = namespace["_builder"]
+    assert isinstance(builder, type)
+    assert builder.__slots__ == cls.__slots__  # type: ignore[attr-defined]
+    assert "__setattr__" not in vars(builder) and builder.__bases__ == (object,)
 
 
 @pytest.mark.parametrize("cls", _core_records(), ids=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
@@ -158,5 +174,36 @@ def test_fast_init_rejects_a_field_inherited_from_a_base_class() -> None:
     class Derived(Base):
         pass
 
-    with pytest.raises(TypeError, match="not a slot of the class itself"):
+    with pytest.raises(TypeError, match="records without base classes"):
         fast_init(Derived)
+
+
+def test_fast_init_record_has_the_class_and_no_builder_left() -> None:
+    condition = Condition("Succeeded", "True", "Completed", "done", None, 0)
+    assert type(condition) is Condition
+    assert isinstance(condition, Condition)
+    assert vars(Condition)["__init__"] is object.__init__
+
+
+def test_fast_init_copy_and_pickle_rebuild_an_equal_record() -> None:
+    status = TaskActionStatus(attempts=2, conditions=pvector([Condition("Succeeded", "True", "Completed")]))
+    for copied in (copy.copy(status), copy.deepcopy(status), pickle.loads(pickle.dumps(status))):
+        assert copied == status and type(copied) is TaskActionStatus
+    policy = Policy(requeue_after=timedelta(0))
+    assert copy.deepcopy(policy) == policy
+
+
+def test_fast_init_record_cannot_be_subclassed() -> None:
+    with pytest.raises(TypeError, match="cannot subclass a fast_init record"):
+
+        class Special(Condition):
+            pass
+
+
+def test_fast_init_rejects_a_field_named_like_the_generated_code() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Clash:
+        cls: int
+
+    with pytest.raises(TypeError, match="positional init fields with plain names"):
+        fast_init(Clash)
