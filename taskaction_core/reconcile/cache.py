@@ -238,18 +238,33 @@ def finalize_cache_after_execution(
     """R54: on success put the outputs to the cache and record the outcome; release a serialized reservation
     once the attempt is over. Go: ``finalizeCacheAfterExecution``.
     """
+    post = post_execution(task_action, config, info, short_circuited, observations, policy, output_prefix)
+    return PostExecution(info) if post is None else post
+
+
+def post_execution(
+    task_action: TaskAction,
+    config: Result[CacheConfig | None, str],
+    info: PhaseInfo,
+    short_circuited: bool,
+    observations: Observations,
+    policy: Policy,
+    output_prefix: str,
+) -> PostExecution | PutCache | None:
+    """:func:`finalize_cache_after_execution`, with None for "``info`` as it is, no effects": the answer of every
+    round that neither ends an attempt nor short-circuits, so the hot path builds no record for it."""
     if type(config) is Failure:
         return PostExecution(info, error=config.failure())
     cache = config.unwrap()
     if cache is None or not policy.catalog_enabled:
-        return PostExecution(info)
+        return None
     if short_circuited:
         return _after_short_circuit(cache, info, policy)
     if is_success(info.phase):
         return _populate(task_action, cache, info, observations, policy, output_prefix)
     if cache.serializable and info.phase in _FAILED_OR_ABORTED:
         return PostExecution(info, (release_cache_reservation(cache),))
-    return PostExecution(info)
+    return None
 
 
 _FAILED_OR_ABORTED: Final = frozenset(

@@ -46,7 +46,7 @@ from taskaction_core.reconcile.cache import (
     PreExecution,
     cache_config,
     evaluate_cache_before_execution,
-    finalize_cache_after_execution,
+    post_execution,
 )
 from taskaction_core.reconcile.context import (
     attempt_context_error,
@@ -224,16 +224,17 @@ def _after_handle(
     short_circuited: bool,
 ) -> Round:
     """R37–R48."""
-    post = finalize_cache_after_execution(
+    post = post_execution(
         facts.original, facts.config, info, short_circuited, facts.observations, facts.policy, facts.prefix
     )
     if isinstance(post, PutCache):
         return Ask(post)
-    effects = (*effects, *post.effects)
-    # X18 cannot happen here: post-processing fails only on a cache-config error, and the same config was built
-    # from the same fields in pre-evaluation, which already exited on it (R52 step 1). Go has the same shape.
-    assert post.error is None, post.error
-    info = post.info
+    if post is not None:
+        effects = (*effects, *post.effects)
+        # X18 cannot happen here: post-processing fails only on a cache-config error, and the same config was built
+        # from the same fields in pre-evaluation, which already exited on it (R52 step 1). Go has the same shape.
+        assert post.error is None, post.error
+        info = post.info
     if not short_circuited and is_system_retryable_failure(info):
         working, abort = reset_plugin_resource(facts.original, facts.plugin_id, _context(facts))
         # D3 has nothing left to clean: R62 just aborted the resource and R54 step 4 already released a serializable
