@@ -184,6 +184,9 @@ class Backend:
             secrets=NoSecrets(),
             resources=UnlimitedResources(),
             catalog=self.catalog,
+            # The store, event sink and catalog share ``database``: a pass's event, status and label writes commit
+            # as one transaction (the sink is written directly, never through an EventBatcher's thread).
+            unit_of_work=self.database.unit_of_work,
         )
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from pyrsistent import pmap
 from returns.result import Failure, Result, Success
 
 from taskaction_core.cli import main, operations
-from taskaction_core.cli.backend import Backend, data_dir_mounts, open_backend
+from taskaction_core.cli.backend import Backend, data_dir_mounts, default_plugins, open_backend
 from taskaction_core.cli.durations import parse_duration
 from taskaction_core.cli.scenarios import APPROVAL, HELLO, demo_actions
 from taskaction_core.interpreter.ports import StoreError, StoreErrorKind
@@ -128,3 +128,9 @@ def test_main_unexpected_error_is_one_line_and_debug_adds_the_traceback(
     assert main(["get", "--db", db, "--debug"]) == 1
     loud = capsys.readouterr().err
     assert "Traceback (most recent call last)" in loud and loud.endswith("error: RuntimeError: boom\n")
+
+
+def test_backend_ports_group_a_pass_s_writes_in_one_sqlite_transaction(backend: Backend) -> None:
+    """The CLI's controller commits a pass's event, status and labels together (the database's unit of work)."""
+    ports = backend.ports(default_plugins(backend))
+    assert ports.unit_of_work == backend.database.unit_of_work
