@@ -133,6 +133,11 @@ RULES: tuple[Rule, ...] = (
     Rule("gofmt.x__quote_char", "code < 65537", "U+10000 is printable (Linear B) and returned before this test"),
     Rule("gofmt.x__fraction", 'rstrip("XX0XX")', "the string holds only decimal digits, so only '0' can be stripped"),
     Rule("gofmt.x_round_half_away_seconds", "micros > 0 else", "micros = 0 gives seconds = 0, and -0 == 0"),
+    *(
+        Rule(function, fragment, "the year shortcut only skips zero-padding, which a year of 1000 or more never needs")
+        for function in ("gofmt.x__date_time", "gofmt.x_label_time")
+        for fragment in ("(year >= 1000) and False", "year > 1000 else", "year >= 1001 else")
+    ),
     Rule("gofmt.x_round_half_away_seconds", "micros >= 1 else", "micros = 0 gives seconds = 0, and -0 == 0"),
     Rule("gofmt.x__zone", "micros = 1 if offset is None", "1 µs is under a second, so the result is 'Z' as for 0"),
     Rule("gofmt.x__zone", "micros <= 0 and minutes", "micros = 0 means seconds = 0, which returned 'Z' earlier"),

@@ -87,6 +87,7 @@ from tests.core.task_helpers import (
     hit,
     lookup_error,
     not_found,
+    output_prefix,
     outputs_at,
     persisted,
     progressing,
@@ -684,3 +685,24 @@ def test_rounds_each_answer_gives_the_next_question_R52_R36_R55() -> None:
     assert question_of(task_action, observations) == put_question(task_action)
     observations = replace(observations, cache_put=PUT_OK)
     assert isinstance(reconcile(task_action, observations, DEFAULT), Decision)
+
+
+def test_finalize_cache_after_execution_R54_public_answers_for_each_outcome() -> None:
+    """R54 through the public function (the pass uses ``post_execution``, which answers None for "as it is"): a live
+    phase keeps its PhaseInfo with no effects, a success without a put asks for the put of this attempt's outputs
+    under the action's metadata, and a short-circuited success on a serializable cache only releases (D7)."""
+    running_info, success_info = phase_info_running(T0, 0, None), phase_info_success(T0, None)
+    task_action = serializable()
+    config = build_task_cache_config(task_action)
+    prefix = output_prefix()
+
+    def finalize(info: PhaseInfo, short_circuited: bool) -> PostExecution | PutCache:
+        return finalize_cache_after_execution(
+            task_action, config, info, short_circuited, observations_at(T0), DEFAULT, prefix
+        )
+
+    spec = task_action.spec
+    execution = TaskExecutionId(spec.project, spec.domain, spec.run_name, spec.action_name, 0, TEMPLATE_ID)
+    assert finalize(running_info, False) == PostExecution(running_info)
+    assert finalize(success_info, False) == PutCache(cache_key(task_action), outputs_at(), CacheMetadata(execution, T0))
+    assert finalize(success_info, True) == PostExecution(success_info, (release(task_action),))
