@@ -355,6 +355,21 @@ def test_format_time_is_rfc3339_utc(moment: datetime, text: str) -> None:
     assert parse_time(text) == moment
 
 
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7, minutes=-30)), timezone(timedelta(hours=14))]),
+    )
+)
+def test_format_time_equals_the_field_by_field_layout(moment: datetime) -> None:
+    """The isoformat shortcut is RFC 3339 in UTC: four-digit year, the fraction without trailing zeros, then Z."""
+    utc = moment.astimezone(UTC)
+    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+    fraction = f".{utc.microsecond:06d}".rstrip("0") if utc.microsecond else ""
+    assert format_time(moment) == f"{text}{fraction}Z"
+
+
 def test_format_time_naive_datetime_raises() -> None:
     with pytest.raises(ValueError, match="naive"):
         format_time(datetime(2026, 3, 1))
