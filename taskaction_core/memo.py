@@ -8,7 +8,7 @@ long-lived processes that want to return the memory.
 
 from __future__ import annotations
 
-from taskaction_core import decision, idl, output_path
+from taskaction_core import decision, idl, naming, output_path
 from taskaction_core.reconcile import action_events, cache, context, status, task
 
 
@@ -26,3 +26,5 @@ def clear_caches() -> None:
     status._gc_labels.cache_clear()
     action_events._output_refs.cache_clear()
     action_events._action_id.cache_clear()
+    naming.pod_labels.cache_clear()
+    naming.task_environment.cache_clear()
