@@ -26,5 +26,4 @@ def clear_caches() -> None:
     status._gc_labels.cache_clear()
     action_events._output_refs.cache_clear()
     action_events._action_id.cache_clear()
-    naming.pod_labels.cache_clear()
-    naming.task_environment.cache_clear()
+    naming.overlay.cache_clear()
