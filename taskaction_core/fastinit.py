@@ -18,35 +18,44 @@ Two consequences, both enforced: a record class cannot be subclassed (the builde
 ``copy``/``pickle`` rebuild a record through its constructor (``__reduce__``), as there is no argument-less
 ``__new__``; every ``__post_init__`` in the core only checks or normalises idempotently, so this is the same record.
 
-The ``__new__`` is generated from the class's own fields, as :mod:`dataclasses` generates its ``__init__``: the source
-holds only the parameter list, one attribute store per field, the class switch and the ``__post_init__`` call
-(:func:`init_source`); every name in it is a checked identifier, and it executes in a namespace holding only the
-builder, defaults and factories. This is the core's one use of ``exec``; the purity test allows it here and nowhere
-else.
+The hottest paths skip ``type.__call__`` as well: :func:`constructor` returns a record's ``_construct``, a plain
+function with the same parameters and body as its ``__new__``, which the interpreter calls without packing the
+arguments into a tuple and a dict.
+
+The ``__new__`` and ``_construct`` are generated from the class's own fields, as :mod:`dataclasses` generates its
+``__init__``: the source holds only the parameter list, one attribute store per field, the class switch and the
+``__post_init__`` call (:func:`init_source`); every name in it is a checked identifier, and it executes in a namespace
+holding only the builder, the class, defaults and factories. This is the core's one use of ``exec``; the purity test
+allows it here and nowhere else.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _FACTORY: Final = object()
 """Default of a ``default_factory`` parameter: "not given, call the factory" (as dataclasses does)."""
 
-_RESERVED: Final = frozenset({"cls", "self", "_new", "_builder", "_FACTORY"})
+_RESERVED: Final = frozenset({"cls", "self", "_new", "_builder", "_FACTORY", "_construct"})
 """Names the generated source uses itself; a field may not take one."""
+
+_CONSTRUCTORS: Final[dict[type, Callable[..., Any]]] = {}
+"""Each ``fast_init`` record's generated ``_construct`` function, by class (see :func:`constructor`)."""
 
 
 def init_source(cls: type) -> tuple[str, dict[str, object]]:
-    """The ``__new__`` source for ``cls`` and the namespace it runs in; raises TypeError for what it cannot keep."""
+    """The source of ``cls``'s ``__new__`` and ``_construct`` (the same body; ``_construct`` takes the class from the
+    namespace instead of a parameter) and the namespace they run in; raises TypeError for what it cannot keep."""
     if "__slots__" not in cls.__dict__ or not cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
         raise TypeError(f"{cls.__qualname__}: fast_init takes frozen dataclasses with slots=True")
     if cls.__bases__ != (object,):
         raise TypeError(f"{cls.__qualname__}: fast_init takes records without base classes")
-    namespace: dict[str, object] = {"_FACTORY": _FACTORY, "_new": object.__new__, "_builder": _builder(cls)}
+    namespace: dict[str, object] = {"_FACTORY": _FACTORY, "_new": object.__new__, "_builder": _builder(cls), "cls": cls}
     signature: list[str] = []
     body: list[str] = ["    self = _new(_builder)"]
     for field in dataclasses.fields(cls):
@@ -67,7 +76,8 @@ def init_source(cls: type) -> tuple[str, dict[str, object]]:
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
     body.append("    return self")
-    source = f"def __new__({', '.join(['cls', *signature])}):\n" + "\n".join(body) + "\n"
+    code = "\n".join(body) + "\n"
+    source = f"def __new__({', '.join(['cls', *signature])}):\n{code}def _construct({', '.join(signature)}):\n{code}"
     return source, namespace
 
 
@@ -83,16 +93,35 @@ def fast_init(cls: type[T]) -> type[T]:
     original: Callable[..., None] = cls.__init__
     exec(source, namespace)
     new: Any = namespace["__new__"]
-    new.__qualname__ = f"{cls.__qualname__}.__new__"
-    new.__module__ = cls.__module__
-    new.__annotations__ = dict(original.__annotations__)
-    new.__doc__ = original.__doc__
+    construct: Any = namespace["_construct"]
+    for function, name in ((new, "__new__"), (construct, "_construct")):
+        function.__qualname__ = f"{cls.__qualname__}.{name}"
+        function.__module__ = cls.__module__
+        function.__annotations__ = dict(original.__annotations__)
+        function.__doc__ = original.__doc__
+    _CONSTRUCTORS[cls] = construct
     names = tuple(field.name for field in dataclasses.fields(cls))  # type: ignore[arg-type]
     setattr(cls, "__new__", staticmethod(new))  # noqa: B010 - mypy refuses assigning to __new__ directly
     setattr(cls, "__init__", object.__init__)  # noqa: B010
     setattr(cls, "__reduce__", _reducer(names))  # noqa: B010
     setattr(cls, "__init_subclass__", classmethod(_refuse_subclass))  # noqa: B010
     return cls
+
+
+def constructor(cls: Callable[P, T]) -> Callable[P, T]:
+    """``cls``'s constructor as a plain function: the same parameters, defaults and record as ``cls(...)``.
+
+    Calling a class goes through ``type.__call__``, which packs the arguments into a tuple (and keywords into a
+    dict), looks ``__new__`` up and calls it from those; a plain Python function is called directly by the
+    interpreter. That saves about 1,000 machine instructions per record, and about half the cost of a call with
+    keywords (``benchmarks/bench_core_instructions.py``), so the core's hot paths bind the constructors they use
+    once at module level, ``_condition = constructor(Condition)``. Typed as the class's own signature.
+    """
+    construct = _CONSTRUCTORS.get(cls) if isinstance(cls, type) else None
+    if construct is None:
+        raise TypeError(f"{getattr(cls, '__qualname__', cls)!r} is not a fast_init record")
+    function: Callable[P, T] = construct
+    return function
 
 
 def _reducer(names: tuple[str, ...]) -> Callable[[Any], tuple[type, tuple[object, ...]]]:

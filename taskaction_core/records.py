@@ -18,7 +18,7 @@ from typing import Final
 from pyrsistent import pmap, pvector
 from pyrsistent.typing import PMap, PVector
 
-from taskaction_core.fastinit import fast_init
+from taskaction_core.fastinit import constructor, fast_init
 from taskaction_core.phases import ConditionStatus, ConditionType, ErrorKind
 
 API_VERSION: Final = "flyte.org/v1"
@@ -189,6 +189,10 @@ STATUS_WIRE_NAMES: Final[dict[str, str]] = {
 # hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
 _TRUE: Final = ConditionStatus.TRUE
 _TERMINAL_TYPES: Final = frozenset({ConditionType.SUCCEEDED, ConditionType.FAILED})
+# Records built on the hot path are built through their constructor functions, without ``type.__call__``
+# (:func:`~taskaction_core.fastinit.constructor`, docs/design.md §7).
+_condition: Final = constructor(Condition)
+_history_entry: Final = constructor(PhaseHistoryEntry)
 
 
 def is_terminal(conditions: PVector[Condition]) -> bool:
@@ -243,8 +247,8 @@ def set_condition(
         ):
             return conditions
         transition_time = existing.last_transition_time if existing.status == status else now
-        return conditions.set(index, Condition(type_, status, reason, message, transition_time, 0))
-    return conditions.append(Condition(type_, status, reason, message, now, 0))
+        return conditions.set(index, _condition(type_, status, reason, message, transition_time, 0))
+    return conditions.append(_condition(type_, status, reason, message, now, 0))
 
 
 def append_phase_history(
@@ -257,7 +261,7 @@ def append_phase_history(
     """
     if history and history[-1].phase == phase:
         return history
-    return history.append(PhaseHistoryEntry(phase, now, message))
+    return history.append(_history_entry(phase, now, message))
 
 
 def error_kind_name(kind: int) -> str:

@@ -9,6 +9,7 @@ the terminal short-circuit (R27), then condition vs task (R28).
 from __future__ import annotations
 
 from taskaction_core.decision import Decision, Done, Round
+from taskaction_core.fastinit import constructor
 from taskaction_core.observations import Observations
 from taskaction_core.policy import Policy
 from taskaction_core.reconcile.condition import reconcile_condition
@@ -18,6 +19,10 @@ from taskaction_core.reconcile.task import reconcile_task
 from taskaction_core.records import ACTION_TYPE_CONDITION, TaskAction, is_terminal
 
 __all__ = ["decide_terminal", "reconcile"]
+
+_decision = constructor(Decision)
+"""Built without ``type.__call__`` (fastinit.constructor): a terminal round is most passes' last."""
+_DONE = Done()
 
 
 def reconcile(task_action: TaskAction, observations: Observations, policy: Policy) -> Round:
@@ -38,4 +43,4 @@ def reconcile(task_action: TaskAction, observations: Observations, policy: Polic
 def decide_terminal(task_action: TaskAction, observations: Observations) -> Decision:
     """R27/X10: a terminal action only gets its GC labels; no plugin, catalog, event or status activity."""
     working, labels = with_terminal_labels(task_action, observations.now)
-    return Decision(working, labels, Done())
+    return _decision(working, labels, _DONE)

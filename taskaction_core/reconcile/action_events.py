@@ -14,6 +14,7 @@ from pyrsistent.typing import PVector
 from returns.result import Success
 
 from taskaction_core.action_event import ActionEvent, ActionId, ClusterEvent, ErrorInfo, OutputReferences
+from taskaction_core.fastinit import constructor
 from taskaction_core.naming import observed_attempt
 from taskaction_core.output_path import compute_action_output_path, outputs_uri, report_uri
 from taskaction_core.phase_info import PhaseInfo, TaskInfo
@@ -23,6 +24,9 @@ from taskaction_core.records import TaskAction
 # Enum members read once: on CPython 3.11 every ``Enum.MEMBER`` lookup goes through EnumType's ``__getattr__``
 # hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
 _DISABLED: Final = CacheStatus.CACHE_DISABLED
+# Built on every status write without ``type.__call__``, keywords included (fastinit.constructor, design.md §7).
+_action_event: Final = constructor(ActionEvent)
+_cluster_event: Final = constructor(ClusterEvent)
 
 
 def observed_cache_status(info: TaskInfo | None) -> CacheStatus:
@@ -55,9 +59,9 @@ def to_cluster_events(info: PhaseInfo, fallback: datetime) -> PVector[ClusterEve
     events: list[ClusterEvent] = []
     if info.reason:
         occurred = task_info.occurred_at if task_info is not None and task_info.occurred_at is not None else fallback
-        events.append(ClusterEvent(info.reason, occurred))
+        events.append(_cluster_event(info.reason, occurred))
     for reason in reasons:
-        events.append(ClusterEvent(reason.reason, reason.occurred_at or fallback))
+        events.append(_cluster_event(reason.reason, reason.occurred_at or fallback))
     return pvector(events)
 
 
@@ -108,7 +112,7 @@ def build_action_event(
     attempt = observed_attempt(task_action.status.attempts)
     updated = updated_time if updated_time is not None else updated_timestamp(task_action, now)
     task_info = info.info
-    return ActionEvent(
+    return _action_event(
         id=_action_id(spec.project, spec.domain, spec.run_name, spec.action_name),
         attempt=attempt,
         phase=to_action_phase(info.phase),

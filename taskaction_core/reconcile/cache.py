@@ -31,7 +31,7 @@ from taskaction_core.effects import (
     ReleaseReservation,
     WriteCachedOutputs,
 )
-from taskaction_core.fastinit import fast_init
+from taskaction_core.fastinit import constructor, fast_init
 from taskaction_core.gofmt import go_quote
 from taskaction_core.idl import decode_task_template
 from taskaction_core.observations import CatalogErrorKind, Observations
@@ -305,7 +305,7 @@ def _populate(
     task_info = info.info
     if task_info is not None:
         resources = task_info.external_resources.append(_CACHE_RESOURCES[status])
-        task_info = TaskInfo(
+        task_info = _task_info(
             task_info.occurred_at,
             task_info.logs,
             task_info.log_context,
@@ -313,13 +313,17 @@ def _populate(
             resources,
             task_info.additional_reasons,
         )
-        info = PhaseInfo(info.phase, info.version, task_info, info.err, info.reason, info.cleanup_on_failure)
+        info = _phase_info(info.phase, info.version, task_info, info.err, info.reason, info.cleanup_on_failure)
     if cache.serializable:
         effects = (*effects, release_cache_reservation(cache))
-    return PostExecution(info, effects)
+    return _post_execution(info, effects)
 
 
 _CACHE_POPULATED: Final = CacheStatus.CACHE_POPULATED
+# Built on every successful cached attempt, without ``type.__call__`` (fastinit.constructor, docs/design.md §7).
+_post_execution: Final = constructor(PostExecution)
+_task_info: Final = constructor(TaskInfo)
+_phase_info: Final = constructor(PhaseInfo)
 """Read once: an ``Enum.MEMBER`` lookup costs about 1,000 instructions on CPython 3.11 (docs/design.md §7)."""
 
 _CACHE_RESOURCES: Final = {

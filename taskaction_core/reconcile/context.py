@@ -6,10 +6,12 @@ Go: ``executor/pkg/plugin/task_exec_context.go NewTaskExecutionContext`` and ``t
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Final
 
 from returns.result import Failure, Result, Success
 
 from taskaction_core.context import OwnerReference, TaskExecutionContext, TaskExecutionId
+from taskaction_core.fastinit import constructor
 from taskaction_core.idl import decode_task_template
 from taskaction_core.naming import (
     attempt_to_retry,
@@ -85,6 +87,11 @@ def build_task_execution_context(task_action: TaskAction, policy: Policy) -> Res
     return Success(_context(task_action, policy))
 
 
+_task_execution_context: Final = constructor(TaskExecutionContext)
+_owner_reference: Final = constructor(OwnerReference)
+"""Built on every plugin call, without ``type.__call__`` (fastinit.constructor, docs/design.md §7)."""
+
+
 def _context(task_action: TaskAction, policy: Policy) -> TaskExecutionContext:
     meta, spec, status = task_action.metadata, task_action.spec, task_action.status
     attempt = observed_attempt(status.attempts)
@@ -97,7 +104,7 @@ def _context(task_action: TaskAction, policy: Policy) -> TaskExecutionContext:
     known = template or _EMPTY_TEMPLATE
     task_name = known.id.name if known.id is not None else ""
     in_prefix = input_prefix(spec.input_uri)
-    return TaskExecutionContext(
+    return _task_execution_context(
         namespace=meta.namespace,
         name=meta.name,
         attempt=attempt,
@@ -111,7 +118,7 @@ def _context(task_action: TaskAction, policy: Policy) -> TaskExecutionContext:
         prev_checkpoint_prefix=previous,
         generated_name=generated_name(meta.name, retry),
         task_execution_id=task_execution_id(task_action, known.id),
-        owner=OwnerReference(meta.name, meta.uid),
+        owner=_owner_reference(meta.name, meta.uid),
         labels=pod_labels(
             meta.labels, spec.project, spec.domain, spec.run_name, spec.action_name, retry, task_name, known.has_secrets
         ),

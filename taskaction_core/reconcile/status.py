@@ -23,7 +23,7 @@ from taskaction_core.effects import (
     RecordActionEvent,
     StatusScope,
 )
-from taskaction_core.fastinit import fast_init
+from taskaction_core.fastinit import constructor, fast_init
 from taskaction_core.gofmt import go_quote, label_time, rfc3339_seconds
 from taskaction_core.phase_info import PhaseInfo
 from taskaction_core.phases import ConditionStatus, ConditionType, PluginPhase, Reason
@@ -49,6 +49,13 @@ from taskaction_core.records import (
 TRUNCATION_MARKER = "... [truncated by taskaction_core: condition messages are limited to 32768 characters]"
 """D10: appended to a condition message cut to the API server's limit, so a reader sees that text is missing."""
 
+# Records built on every status write, through their constructor functions (fastinit.constructor, design.md §7).
+_object_meta: Final = constructor(ObjectMeta)
+_task_action: Final = constructor(TaskAction)
+_record_action_event: Final = constructor(RecordActionEvent)
+_persist_status: Final = constructor(PersistStatus)
+_patch_labels: Final = constructor(PatchLabels)
+
 MSG_COMPLETED_PROGRESSING = "TaskAction has completed"
 MSG_COMPLETED = "TaskAction completed successfully"
 MSG_ABORTED = "TaskAction was aborted"
@@ -71,6 +78,8 @@ class StatusView:
     history: PVector[PhaseHistoryEntry]
     error_state: ErrorState | None
 
+
+_status_view: Final = constructor(StatusView)
 
 ConditionUpdates = tuple[tuple[str, str, str, str], ...]
 """(type, status, reason, message) upserts applied in order."""
@@ -191,7 +200,7 @@ def _with(
     new_history = append_phase_history(history, history_phase, history_message, now)
     if new_conditions is conditions and new_history is history and error_state is current_error:
         return None
-    return StatusView(new_conditions, new_history, error_state)
+    return _status_view(new_conditions, new_history, error_state)
 
 
 _GO_JSON_ESCAPES = str.maketrans(
@@ -283,7 +292,7 @@ def update_task_action_status(
         return ()
     return (
         record_action_event(working, info, now, policy),
-        PersistStatus(working.status, _WHOLE, True, original.metadata.resource_version, FAIL_PASS),
+        _persist_status(working.status, _WHOLE, True, original.metadata.resource_version, FAIL_PASS),
     )
 
 
@@ -292,7 +301,7 @@ def record_action_event(
 ) -> FinalEffect:
     """R65 step 2 / R122: the event effect, with the publish-failure warning to emit if it cannot be recorded."""
     event = build_action_event(working, info, now, policy.cluster_id, updated_time)
-    return RecordActionEvent(event, FAIL_PASS, _publish_failure_warning(working.spec.action_name))
+    return _record_action_event(event, FAIL_PASS, _publish_failure_warning(working.spec.action_name))
 
 
 @lru_cache(maxsize=4096)
@@ -328,7 +337,7 @@ def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAc
     metadata, effects = terminal_metadata(task_action.metadata, task_action.status.conditions, now)
     if metadata is task_action.metadata:
         return task_action, effects
-    return TaskAction(metadata, task_action.spec, task_action.status), effects
+    return _task_action(metadata, task_action.spec, task_action.status), effects
 
 
 def terminal_metadata(
@@ -338,7 +347,7 @@ def terminal_metadata(
     patch = _labels_patch(meta.labels, conditions, now)
     if patch is None:
         return meta, ()
-    metadata = ObjectMeta(
+    metadata = _object_meta(
         meta.name,
         meta.namespace,
         meta.uid,
@@ -350,7 +359,7 @@ def terminal_metadata(
         meta.resource_version,
         meta.generation,
     )
-    return metadata, (PatchLabels(patch, FAIL_PASS),)
+    return metadata, (_patch_labels(patch, FAIL_PASS),)
 
 
 def merge_labels(labels: PMap[str, str], patch: PMap[str, str]) -> PMap[str, str]:

@@ -29,6 +29,7 @@ from taskaction_core.effects import (
     LogLevel,
     PutCache,
 )
+from taskaction_core.fastinit import constructor
 from taskaction_core.naming import max_attempts, observed_attempt
 from taskaction_core.observations import Observations, PluginStateWrite
 from taskaction_core.output_path import compute_action_output_path
@@ -94,6 +95,12 @@ _LIVE_PHASES: Final = frozenset(
 # hook (about 1,000 machine instructions), which the hot path pays on every round (docs/design.md §7).
 _D6, _D7 = Deviation.D6_PER_ATTEMPT_SYSTEM_FAILURES, Deviation.D7_NO_CACHE_RACE_WITH_LIVE_RESOURCE
 _RETRYABLE_FAILURE = PluginPhase.RETRYABLE_FAILURE
+# Records built on every round, through their constructor functions (fastinit.constructor, docs/design.md §7).
+_task_action: Final = constructor(TaskAction)
+_status: Final = constructor(TaskActionStatus)
+_decision: Final = constructor(Decision)
+_ask: Final = constructor(Ask)
+_invoke_plugin: Final = constructor(InvokePlugin)
 
 
 def reconcile_task(task_action: TaskAction, observations: Observations, policy: Policy) -> Round:
@@ -171,14 +178,14 @@ def _reconcile_attempt(task_action: TaskAction, observations: Observations, poli
         task_action, config, observations, policy, resource_live(task_action.status, policy), prefix
     )
     if not isinstance(pre, PreExecution):
-        return Ask(pre)
+        return _ask(pre)
     if pre.error is not None:
         return _endless_failure(facts, pre.error, pre.effects)
     if pre.info is not None:
         return _after_handle(facts, pre.info, None, (*pre.effects, *_abort_before_hit(facts, pre.info)), True)
     handled = observations.handle
     if handled is None:
-        return Ask(InvokePlugin(plugin_id, _context(facts)))
+        return _ask(_invoke_plugin(plugin_id, _context(facts)))
     if type(handled) is Failure:
         failure = handled.failure()
         cleanup = _cleanup(facts, with_context=True)
@@ -228,7 +235,7 @@ def _after_handle(
         facts.original, facts.config, info, short_circuited, facts.observations, facts.policy, facts.prefix
     )
     if isinstance(post, PutCache):
-        return Ask(post)
+        return _ask(post)
     if post is not None:
         effects = (*effects, *post.effects)
         # X18 cannot happen here: post-processing fails only on a cache-config error, and the same config was built
@@ -312,7 +319,7 @@ def _apply(
         return base
     if mapped is None:
         mapped = StatusView(base.conditions, base.phase_history, base.error_state)
-    return TaskActionStatus(
+    return _status(
         state_json(facts.original, phase_name, now),
         plugin_state,
         state_version,
@@ -343,14 +350,14 @@ def _finish(
     status = _apply(facts, base if base is not None else original.status, info, state_write, restart_attempts)
     result = requeue_after(facts.policy.requeue_after)
     if status is original.status:
-        return Decision(original, effects, result)
+        return _decision(original, effects, result)
     metadata, labels = original.metadata, _NO_EFFECTS
     if is_terminal(status.conditions):
         metadata, labels = terminal_metadata(metadata, status.conditions, facts.now)
     # The GC labels do not enter the event or the status write, so the object is built once, labels included.
-    working = TaskAction(metadata, original.spec, status)
+    working = _task_action(metadata, original.spec, status)
     updates = update_task_action_status(original, working, info, facts.now, facts.policy)
-    return Decision(working, (*effects, *updates, *labels), result)
+    return _decision(working, (*effects, *updates, *labels), result)
 
 
 def _context(facts: _Pass) -> TaskExecutionContext:

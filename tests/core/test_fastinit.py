@@ -16,13 +16,14 @@ from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
 import taskaction_core
-from taskaction_core.fastinit import fast_init, init_source
+from taskaction_core.fastinit import constructor, fast_init, init_source
 from taskaction_core.policy import Policy
 from taskaction_core.records import Condition, TaskActionStatus
 
 _SHELLS = ("interpreter", "adapters", "runtime", "cli", "testing")
 _LINE_GRAMMAR = re.compile(
     r"def __new__\(cls(, \w+(=_default_\w+|=_FACTORY)?)*\):"
+    r"|def _construct\((\w+(=_default_\w+|=_FACTORY)?(, \w+(=_default_\w+|=_FACTORY)?)*)?\):"
     r"|    self = _new\(_builder\)"
     r"|    self\.(?P<stored>\w+) = (?P=stored)"
     r"|    if \w+ is _FACTORY:"
@@ -69,13 +70,14 @@ def test_fast_init_generated_source_is_only_field_stores(cls: type) -> None:
     source, namespace = init_source(cls)
     for line in source.splitlines():
         assert _LINE_GRAMMAR.fullmatch(line), f"unexpected generated line: {line!r}"
-    allowed_values = {"_FACTORY", "_new", "_builder"} | {
+    allowed_values = {"_FACTORY", "_new", "_builder", "cls"} | {
         f"_{kind}_{f.name}" for f in dataclasses.fields(cls) for kind in ("default", "factory")
     }
     assert set(namespace) <= allowed_values
     matches = [_LINE_GRAMMAR.fullmatch(line) for line in source.splitlines()]
     stored = [m.group("stored") for m in matches if m is not None and m.group("stored")]
-    assert stored == [f.name for f in dataclasses.fields(cls)]
+    assert stored == [f.name for f in dataclasses.fields(cls)] * 2  # __new__, then _construct with the same body
+    assert namespace.get("cls", cls) is cls
 
 
 @pytest.mark.parametrize("cls", _core_records(), ids=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
@@ -207,3 +209,40 @@ def test_fast_init_rejects_a_field_named_like_the_generated_code() -> None:
 
     with pytest.raises(TypeError, match="positional init fields with plain names"):
         fast_init(Clash)
+
+
+def test_constructor_builds_the_same_record_as_the_class() -> None:
+    make = constructor(Condition)
+    assert inspect.isfunction(make) and make is not Condition
+    positional = make("Succeeded", "True", "Completed", "done", None, 0)
+    keyword = make(type="Succeeded", status="True", reason="Completed")
+    assert positional == Condition("Succeeded", "True", "Completed", "done", None, 0)
+    assert type(positional) is Condition and type(keyword) is Condition
+    assert keyword == Condition("Succeeded", "True", "Completed")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        positional.message = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cls", _core_records(), ids=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+def test_constructor_has_the_class_signature(cls: type) -> None:
+    assert inspect.signature(constructor(cls)) == inspect.signature(cls)
+
+
+def test_constructor_runs_factories_and_post_init() -> None:
+    status = constructor(TaskActionStatus)()
+    assert status == TaskActionStatus() and status.conditions == pvector()
+    make_policy = constructor(Policy)
+    assert make_policy(requeue_after=timedelta(0)).requeue_after == timedelta(seconds=10)
+    with pytest.raises(ValueError, match="requeue_after must not be negative"):
+        make_policy(requeue_after=timedelta(seconds=-1))
+
+
+def test_constructor_of_a_plain_class_is_a_type_error() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Plain:
+        value: int
+
+    with pytest.raises(TypeError, match="is not a fast_init record"):
+        constructor(Plain)
+    with pytest.raises(TypeError, match="is not a fast_init record"):
+        constructor(len)
