@@ -79,6 +79,26 @@ def test_document_cache_evicts_least_recently_used_beyond_size() -> None:
     assert cache.get(("ns", "c"), third_document) is third
 
 
+def test_document_cache_last_seen_returns_the_entry_whatever_the_text() -> None:
+    cache = DocumentCache(2)
+    task_action = a_task_action("3")
+    document = cached(cache, task_action)
+    seen = cache.last_seen(KEY)
+    assert seen is not None
+    assert (seen.revision, seen.document, seen.task_action) == (3, document, task_action)
+    assert cache.last_seen(("default", "other")) is None
+
+
+def test_document_cache_last_seen_counts_as_a_use() -> None:
+    cache = DocumentCache(2)
+    first, second, third = (replace(a_task_action("1"), metadata=ObjectMeta(name=n, namespace="ns")) for n in "abc")
+    cached(cache, first), cached(cache, second)
+    assert cache.last_seen(("ns", "a")) is not None  # "b" is now the least recently used
+    cached(cache, third)
+    assert cache.last_seen(("ns", "b")) is None
+    assert cache.last_seen(("ns", "a")) is not None
+
+
 def test_document_cache_discard_forgets_the_key() -> None:
     cache = DocumentCache(4)
     document = cached(cache, a_task_action("3"))

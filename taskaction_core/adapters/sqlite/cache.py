@@ -1,9 +1,9 @@
 """The decoded-object cache of the SQLite store: a stored JSON document is decoded once, not on every read.
 
 Theory of operation. Decoding a stored document (:func:`~taskaction_core.adapters.serialization.from_json`) costs
-more than the SQL that reads it, and a reconcile pass reads its object twice (the pass's ``get``, then the status
-write's re-read inside its transaction). :class:`DocumentCache` keeps, per (namespace, name), the last document text
-seen and the :class:`~taskaction_core.records.TaskAction` it decodes to. A read still fetches the row's current
+more than the SQL that reads it, and every pass reads its object again right after the previous pass wrote it.
+:class:`DocumentCache` keeps, per (namespace, name), the last document text seen and the
+:class:`~taskaction_core.records.TaskAction` it decodes to. A read still fetches the row's current
 document from the file, and the cached object is used only when that text is *equal* to the cached text; otherwise
 the row is decoded again and replaces the entry. Because decoding is a pure function of the text, a hit returns
 exactly what decoding would, whoever wrote the row:
@@ -12,6 +12,9 @@ exactly what decoding would, whoever wrote the row:
   document carries), so the next read misses and decodes it;
 - a row edited behind the store's back, even under the same resourceVersion, has a different text and misses too;
 - a deleted row is never looked up (the read finds no row), and the store drops the entry when it deletes.
+
+The store's writes use an entry without reading the row (:meth:`DocumentCache.last_seen`): they compute their change
+from the cached object and guard the ``UPDATE`` on the cached text, so the same rule holds, checked by SQLite.
 
 The store also puts each object it writes under the text it wrote (the round trip ``from_json(to_json(x)) == x`` is
 pinned by ``tests/adapters/test_serialization.py``), so the pass after a write finds its object without decoding.
@@ -34,12 +37,14 @@ from typing import Final, NamedTuple
 
 from taskaction_core.records import TaskAction
 
-__all__ = ["DocumentCache"]
+__all__ = ["CachedDocument", "DocumentCache"]
 
 Key = tuple[str, str]
 
 
-class _Entry(NamedTuple):
+class CachedDocument(NamedTuple):
+    """One entry: the object's resourceVersion as a number, the document text and the object it decodes to."""
+
     revision: int
     document: str
     task_action: TaskAction
@@ -52,7 +57,7 @@ class DocumentCache:
         if size < 0:
             raise ValueError(f"cache size must not be negative, got {size}")
         self._size: Final = size
-        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._entries: OrderedDict[Key, CachedDocument] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Key, document: str) -> TaskAction | None:
@@ -64,6 +69,15 @@ class DocumentCache:
             self._entries.move_to_end(key)
             return entry.task_action
 
+    def last_seen(self, key: Key) -> CachedDocument | None:
+        """The entry for ``key`` whatever the row holds now, for a write that guards on its text (see the store's
+        ``_apply``): the caller must check that the row still holds ``document`` before trusting ``task_action``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
     def put(self, key: Key, document: str, task_action: TaskAction) -> None:
         """Remember that ``document`` decodes to ``task_action``, unless a newer resourceVersion is cached."""
         if not self._size:
@@ -73,7 +87,7 @@ class DocumentCache:
             entry = self._entries.get(key)
             if entry is not None and entry.revision > revision:
                 return
-            self._entries[key] = _Entry(revision, document, task_action)
+            self._entries[key] = CachedDocument(revision, document, task_action)
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)

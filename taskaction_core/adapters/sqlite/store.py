@@ -18,6 +18,16 @@ objects, default 4,096; 0 disables it): every read and write still goes to the f
 decoded or written before is not decoded again, which keeps a reconcile pass from paying for JSON decoding twice.
 The cache cannot serve a stale object: a hit needs the stored text to be equal to the cached one.
 
+Writes read the row only when they must. The object last seen for the key (read or written by this store) is what
+the row holds exactly when the row's text is still the cached text, so a write first computes its change from that
+object and commits it with the text as a guard: ``UPDATE ... WHERE namespace = ? AND name = ? AND document = ?`` (a
+``DELETE`` likewise). Everything the write decided (the precondition, the new document, whether the labels changed)
+is then what reading the row would have given. When the guard matches no row (another handle, process or hand edit
+wrote it) the resourceVersion just taken is given back and the write reads the row and starts again; so does a write
+whose change from the cached object is no write at all (a failed precondition, nothing changed), since such an outcome
+must come from the row itself. A pass's status write, right after the pass read its object, is thus one statement
+shorter than read-check-write.
+
 Semantics shared with the fake and pinned by ``tests/contract/test_store.py``: ``update`` writes labels,
 annotations, finalizers and spec, ``update_status`` only the status, ``patch_labels`` merges labels without
 precondition, ``create`` drops the status, a write that changes nothing is not a write (no new resourceVersion, no
@@ -40,10 +50,9 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from operator import attrgetter
-from typing import Final, Generic, TypeVar
+from typing import Final, TypeVar
 
 from returns.result import Failure, Result, Success
 
@@ -63,6 +72,7 @@ from taskaction_core.adapters.sqlite.cache import DocumentCache
 from taskaction_core.adapters.sqlite.db import Database, is_unavailable
 from taskaction_core.adapters.sqlite.watch import SqliteWatch
 from taskaction_core.interpreter.ports import Clock, Page, StoreError, StoreErrorKind, WatchEventType
+from taskaction_core.interpreter.replacing import FieldReplacer
 from taskaction_core.records import ObjectMeta, TaskAction, TaskActionStatus
 
 __all__ = [
@@ -79,15 +89,21 @@ DEFAULT_CACHE_SIZE: Final = 4_096
 
 _SELECT_DOCUMENT: Final = "SELECT document FROM task_actions WHERE namespace = ? AND name = ?"
 _NEXT_REVISION: Final = "UPDATE counters SET value = value + 1 WHERE name = 'resource_version' RETURNING value"
+_PREVIOUS_REVISION: Final = "UPDATE counters SET value = value - 1 WHERE name = 'resource_version'"
 _UPSERT: Final = (
     "INSERT INTO task_actions (namespace, name, resource_version, document) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (namespace, name) DO UPDATE"
     " SET resource_version = excluded.resource_version, document = excluded.document"
 )
+_UPDATE_GUARDED: Final = (
+    "UPDATE task_actions SET resource_version = ?, document = ? WHERE namespace = ? AND name = ? AND document = ?"
+)
+_DELETE: Final = "DELETE FROM task_actions WHERE namespace = ? AND name = ?"
+_DELETE_GUARDED: Final = "DELETE FROM task_actions WHERE namespace = ? AND name = ? AND document = ?"
+_APPEND_CHANGE: Final = "INSERT INTO changes (resource_version, type, namespace, name) VALUES (?, ?, ?, ?)"
+_PRUNE_CHANGES: Final = "DELETE FROM changes WHERE resource_version <= ?"
 
 T = TypeVar("T")
-R = TypeVar("R")
-V = TypeVar("V")
 
 
 class _UnreadableObject(Exception):
@@ -174,65 +190,69 @@ class SqliteTaskActionStore:
         def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
             if _exists(connection, (meta.namespace, meta.name)):
                 return already_exists(meta.name)
-            return self._commit(connection, new, WatchEventType.ADDED, None)
+            return self._commit_unguarded(connection, _Change(None, new, WatchEventType.ADDED))
 
-        return self._write(write)
+        try:
+            with self._database.write() as connection:
+                outcome = write(connection)
+        except (_UnreadableObject, sqlite3.Error) as error:
+            return self._unavailable(error)
+        return _as_result(outcome)
 
     def update(self, task_action: TaskAction) -> Result[TaskAction, StoreError]:
-        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
-            found = check_precondition(self._find(connection, _key(task_action)), task_action)
+        def change(stored: TaskAction | StoreError) -> _Change | TaskAction | StoreError:
+            found = check_precondition(stored, task_action)
             if isinstance(found, StoreError):
                 return found
             candidate = apply_update(found, task_action)
             if isinstance(candidate, StoreError) or candidate == found:
                 return candidate
             deleting = found.metadata.deletion_timestamp is not None and not candidate.metadata.finalizers
-            kind = WatchEventType.DELETED if deleting else WatchEventType.MODIFIED
-            return self._commit(connection, candidate, kind, found)
+            return _Change(found, candidate, WatchEventType.DELETED if deleting else WatchEventType.MODIFIED)
 
-        return self._write(write)
+        return self._write(_key(task_action), change)
 
     def update_status(self, task_action: TaskAction) -> Result[TaskAction, StoreError]:
-        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
-            found = check_precondition(self._find(connection, _key(task_action)), task_action)
+        status = task_action.status
+
+        def change(stored: TaskAction | StoreError) -> _Change | TaskAction | StoreError:
+            found = check_precondition(stored, task_action)
             if isinstance(found, StoreError):
                 return found
-            if task_action.status == found.status:  # only the status is written: an equal status changes nothing
+            if status == found.status:  # only the status is written: an equal status changes nothing
                 return found
-            return self._commit(connection, _with_status(found, task_action.status), WatchEventType.MODIFIED, found)
+            return _Change(found, _with_status(found, status), WatchEventType.MODIFIED)
 
-        return self._write(write)
+        return self._write(_key(task_action), change)
 
     def patch_labels(
         self, namespace: str, name: str, labels: Mapping[str, str | None]
     ) -> Result[TaskAction, StoreError]:
-        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
-            found = self._find(connection, (namespace, name))
+        def change(found: TaskAction | StoreError) -> _Change | TaskAction | StoreError:
             if isinstance(found, StoreError):
                 return found
             candidate = apply_labels(found, labels)
             if candidate == found:  # a write that changes nothing is not a write (as the API server)
                 return found
-            return self._commit(connection, candidate, WatchEventType.MODIFIED, found)
+            return _Change(found, candidate, WatchEventType.MODIFIED)
 
-        return self._write(write)
+        return self._write((namespace, name), change)
 
     def delete(self, namespace: str, name: str) -> Result[None, StoreError]:
         now = self._clock.now()
 
-        def write(connection: sqlite3.Connection) -> TaskAction | StoreError:
-            found = self._find(connection, (namespace, name))
+        def change(found: TaskAction | StoreError) -> _Change | TaskAction | StoreError:
             if isinstance(found, StoreError):
                 return found
             meta = found.metadata
             if not meta.finalizers:
-                return self._commit(connection, found, WatchEventType.DELETED, found)
+                return _Change(found, found, WatchEventType.DELETED)
             if meta.deletion_timestamp is None:
                 marked = replace(meta, deletion_timestamp=now, generation=meta.generation + 1)
-                return self._commit(connection, replace(found, metadata=marked), WatchEventType.MODIFIED, found)
+                return _Change(found, replace(found, metadata=marked), WatchEventType.MODIFIED)
             return found
 
-        return self._write(write).map(lambda _: None)
+        return self._write((namespace, name), change).map(lambda _: None)
 
     def watch(self) -> SqliteWatch:
         """A watch from the current resourceVersion on. Raises ``sqlite3.Error`` if the file cannot be read."""
@@ -254,16 +274,36 @@ class SqliteTaskActionStore:
 
     # -- internals -----------------------------------------------------------------------------------------------------
 
-    def _write(
-        self, operation: Callable[[sqlite3.Connection], TaskAction | StoreError]
-    ) -> Result[TaskAction, StoreError]:
-        """Run ``operation`` in one ``BEGIN IMMEDIATE`` transaction. A StoreError outcome has written nothing."""
-
-        def transaction() -> Result[TaskAction, StoreError]:
+    def _write(self, key: Key, change: _Compute) -> Result[TaskAction, StoreError]:
+        """Apply ``change`` to the stored object in one ``BEGIN IMMEDIATE`` transaction (:meth:`_apply`). A StoreError
+        outcome has written nothing."""
+        try:
             with self._database.write() as connection:
-                return _as_result(operation(connection))
+                outcome = self._apply(connection, key, change)
+        except (_UnreadableObject, sqlite3.Error) as error:
+            return self._unavailable(error)
+        return _as_result(outcome)
 
-        return self._guarded(transaction)
+    def _apply(self, connection: sqlite3.Connection, key: Key, change: _Compute) -> TaskAction | StoreError:
+        """``change`` computed from the stored object and committed, first from the cache without reading the row.
+
+        The object last seen for ``key`` (:meth:`DocumentCache.last_seen`) is what the row holds when the row's text
+        is still the cached text, so a change computed from it is committed with that text as a guard in the
+        ``UPDATE``'s (or ``DELETE``'s) ``WHERE`` clause: the precondition, the label comparison and the new document
+        are then exactly what reading the row would have given, one statement fewer. When the guard finds other text
+        (another handle, process or hand edit wrote the row), or the change writes nothing (a failed precondition, no
+        difference: outcomes that must be checked against the row itself), the row is read and ``change`` computed
+        again from it, as if the cache had missed.
+        """
+        seen = self._documents.last_seen(key)
+        if seen is not None:
+            guessed = change(seen.task_action)
+            if isinstance(guessed, _Change):
+                stored = self._commit(connection, guessed, seen.document)
+                if stored is not None:
+                    return stored
+        outcome = change(self._find(connection, key))
+        return self._commit_unguarded(connection, outcome) if isinstance(outcome, _Change) else outcome
 
     def _guarded(self, operation: Callable[[], Result[T, StoreError]]) -> Result[T, StoreError]:
         try:
@@ -294,59 +334,64 @@ class SqliteTaskActionStore:
         self._documents.put(key, document, decoded)
         return decoded
 
-    def _commit(
-        self,
-        connection: sqlite3.Connection,
-        task_action: TaskAction,
-        event_type: WatchEventType,
-        found: TaskAction | None,
-    ) -> TaskAction:
-        """Store (or, for DELETED, remove) ``task_action`` under the next resourceVersion and append it to the feed.
+    def _commit(self, connection: sqlite3.Connection, change: _Change, guard: str | None) -> TaskAction | None:
+        """Store ``change.task_action`` (for DELETED, remove the row) under the next resourceVersion and append it to
+        the feed; the label index is rewritten only when the labels differ from ``change.found`` (None for a create).
 
-        ``found`` is the stored object being replaced (None for a create): the label index is rewritten only when
-        the labels differ from it.
+        With a ``guard``, the row is replaced only while its document is that text; when it is not, nothing is
+        written (the resourceVersion taken is given back) and the result is None.
         """
         revision = int(connection.execute(_NEXT_REVISION).fetchall()[0][0])
-        stored = _with_metadata(task_action, _with_revision(task_action.metadata, str(revision)))
+        stored = change.task_action
+        stored = _with_metadata(stored, _with_revision(stored.metadata, str(revision)))
         key = _key(stored)
-        if event_type is WatchEventType.DELETED:
-            connection.execute("DELETE FROM task_actions WHERE namespace = ? AND name = ?", key)
+        deleted = change.event_type is WatchEventType.DELETED
+        document = "" if deleted else to_json(stored)
+        if guard is None:
+            connection.execute(_DELETE if deleted else _UPSERT, key if deleted else (*key, revision, document))
+        else:
+            parameters = (*key, guard) if deleted else (revision, document, *key, guard)
+            if connection.execute(_DELETE_GUARDED if deleted else _UPDATE_GUARDED, parameters).rowcount != 1:
+                connection.execute(_PREVIOUS_REVISION)
+                return None
+        found = change.found
+        if deleted:
             self._documents.discard(key)
         else:
-            document = to_json(stored)
-            connection.execute(_UPSERT, (*key, revision, document))
             if found is None or found.metadata.labels != stored.metadata.labels:
                 _write_labels(connection, stored)
             self._documents.put(key, document, stored)
-        connection.execute(
-            "INSERT INTO changes (resource_version, type, namespace, name) VALUES (?, ?, ?, ?)",
-            (revision, event_type.value, *key),
-        )
-        connection.execute("DELETE FROM changes WHERE resource_version <= ?", (revision - self._retention,))
+        connection.execute(_APPEND_CHANGE, (revision, change.event_type.value, *key))
+        connection.execute(_PRUNE_CHANGES, (revision - self._retention,))
         return stored
+
+    def _commit_unguarded(self, connection: sqlite3.Connection, change: _Change) -> TaskAction:
+        stored = self._commit(connection, change, None)
+        assert stored is not None  # only a guarded commit writes nothing
+        return stored
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A write to commit: the object to store, replacing ``found`` (None for a create), and its watch event."""
+
+    found: TaskAction | None
+    task_action: TaskAction
+    event_type: WatchEventType
+
+
+_Compute = Callable[[TaskAction | StoreError], _Change | TaskAction | StoreError]
+"""A write's logic: from the stored object (or the error reading it), the change to commit, or the outcome to return
+without writing (an error, or the stored object when nothing changes)."""
 
 
 # -- reading and writing rows ----------------------------------------------------------------------------------------
 
 
-class _FieldReplacer(Generic[R, V]):
-    """``dataclasses.replace(record, <field>=value)`` for one field of a record class, minus ``replace``'s per-call
-    introspection (about half its cost, paid three times per status write). Every field is copied, so a field added
-    to the record later is carried over too."""
-
-    def __init__(self, cls: type[R], field: str) -> None:
-        names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]  # a dataclass, as every record
-        self._cls, self._values, self._index = cls, attrgetter(*names), names.index(field)
-
-    def __call__(self, record: R, value: V) -> R:
-        values = list(self._values(record))
-        values[self._index] = value
-        return self._cls(*values)
-
-
-_with_status: Final = _FieldReplacer[TaskAction, TaskActionStatus](TaskAction, "status")
-_with_metadata: Final = _FieldReplacer[TaskAction, ObjectMeta](TaskAction, "metadata")
-_with_revision: Final = _FieldReplacer[ObjectMeta, str](ObjectMeta, "resource_version")
+# dataclasses.replace minus its per-call introspection (paid three times per status write)
+_with_status: Final = FieldReplacer[TaskAction, TaskActionStatus](TaskAction, "status")
+_with_metadata: Final = FieldReplacer[TaskAction, ObjectMeta](TaskAction, "metadata")
+_with_revision: Final = FieldReplacer[ObjectMeta, str](ObjectMeta, "resource_version")
 
 
 def _key(task_action: TaskAction) -> Key:
