@@ -18,6 +18,7 @@ def clear_caches() -> None:
     idl._decode_task_template_cached.cache_clear()
     idl._decode_condition_spec_cached.cache_clear()
     output_path._compute_cached.cache_clear()
+    output_path._parsed_base.cache_clear()
     cache.cache_config.cache_clear()
     context.attempt_context_error.cache_clear()
     status._publish_failure_warning.cache_clear()

@@ -16,7 +16,7 @@ from returns.result import Failure, Result, Success
 
 from taskaction_core.fastinit import fast_init
 from taskaction_core.gofmt import go_quote_bytes
-from taskaction_core.gourl import parse, to_string
+from taskaction_core.gourl import GoURL, parse, to_string
 
 SHARD_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz0123456789"
 """R109: letters first, then digits (Go ``ioutils.NewBase36PrefixShardSelector``)."""
@@ -79,7 +79,7 @@ def _compute_cached(
     namespace: str, name: str, run_output_base: str, action_name: str, attempt: int
 ) -> Result[str, OutputPathError]:
     base = to_go_bytes(run_output_base)
-    parsed = parse(base)
+    parsed = _parsed_base(base)
     if not isinstance(parsed, Success):
         return Failure(OutputPathError(f"invalid RunOutputBase {go_quote_bytes(base)}: {parsed.failure()}"))
     url = parsed.unwrap()
@@ -87,6 +87,13 @@ def _compute_cached(
     segments = [to_go_bytes(shard(f"{namespace}/{name}")), *([rest] if rest else []), to_go_bytes(action_name)]
     new_path = b"/" + b"/".join([*segments, str(attempt).encode("ascii")])
     return Success(to_string(url.with_path(new_path)).decode("utf-8", "surrogatepass"))
+
+
+@lru_cache(maxsize=256)
+def _parsed_base(base: bytes) -> Result[GoURL, str]:
+    """The parsed ``runOutputBase``, memoized apart from the path: one base serves every action of a run, so a new
+    action's first path (a miss of ``_compute_cached``) skips the Go ``url.Parse``."""
+    return parse(base)
 
 
 def outputs_uri(prefix: str) -> str:
