@@ -36,6 +36,7 @@ from typing import Final, TypeVar
 
 from returns.result import Failure, Result, Success
 
+from taskaction_core.action_event import ActionEvent
 from taskaction_core.context import TaskExecutionContext
 from taskaction_core.decision import Ask, Decision, Done, RequeueAfter
 from taskaction_core.effects import (
@@ -78,6 +79,7 @@ from taskaction_core.interpreter.ports import (
     TaskActionStore,
     error_codes,
 )
+from taskaction_core.interpreter.replacing import FieldReplacer
 from taskaction_core.observations import (
     CacheLookupOutcome,
     CachePutOutcome,
@@ -95,7 +97,7 @@ from taskaction_core.observations import (
 )
 from taskaction_core.policy import STATUS_CONFLICT_RETRIES, Policy
 from taskaction_core.reconcile import reconcile
-from taskaction_core.records import ObjectMeta, TaskAction
+from taskaction_core.records import ObjectMeta, TaskAction, TaskActionStatus
 
 log = logging.getLogger("taskaction_core.interpreter")
 
@@ -104,6 +106,21 @@ MAX_ROUNDS: Final = 8
 most five questions (lookup, write cached outputs, reservation, Handle, Put); needing more is a core bug."""
 CONFLICT_RETRY_DELAY: Final = 0.010
 """R66: Kubernetes ``retry.DefaultRetry``: about 10 ms between attempts, jitter 0.1."""
+
+
+_DONE: Final[Result[None, str]] = Success(None)
+"""The outcome of every effect that succeeded (containers are immutable: one is shared)."""
+
+# dataclasses.replace without its per-call introspection (interpreter/replacing.py): a question's outcome into the
+# observations, the read object's resourceVersion and status into the status write.
+_with_cache_lookup: Final = FieldReplacer[Observations, CacheLookupOutcome](Observations, "cache_lookup")
+_with_cached_outputs_write: Final = FieldReplacer[Observations, WriteOutcome](Observations, "cached_outputs_write")
+_with_reservation: Final = FieldReplacer[Observations, ReservationOutcome](Observations, "reservation")
+_with_handle: Final = FieldReplacer[Observations, HandleOutcome](Observations, "handle")
+_with_cache_put: Final = FieldReplacer[Observations, CachePutOutcome](Observations, "cache_put")
+_with_status: Final = FieldReplacer[TaskAction, TaskActionStatus](TaskAction, "status")
+_with_metadata: Final = FieldReplacer[TaskAction, ObjectMeta](TaskAction, "metadata")
+_with_revision: Final = FieldReplacer[ObjectMeta, str](ObjectMeta, "resource_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,13 +258,13 @@ class _Pass:
         match question:
             case LookupCache(key):
                 lookup: CacheLookupOutcome = self._catalog(lambda c: c.get(key))
-                return replace(observations, cache_lookup=lookup)
+                return _with_cache_lookup(observations, lookup)
             case WriteCachedOutputs(uri, outputs):
                 written: WriteOutcome = _guard(
                     lambda: self.ports.data_store.write(uri, outputs).alt(lambda e: PortFailure(e.message)),
                     PortFailure,
                 )
-                return replace(observations, cached_outputs_write=written)
+                return _with_cached_outputs_write(observations, written)
             case AcquireReservation(key, owner, heartbeat):
                 reserved: ReservationOutcome = self._catalog(
                     lambda c: (
@@ -256,12 +273,12 @@ class _Pass:
                         .alt(lambda f: PortFailure(f.message))
                     )
                 ).alt(lambda f: f if isinstance(f, PortFailure) else PortFailure(f.message))
-                return replace(observations, reservation=reserved)
+                return _with_reservation(observations, reserved)
             case InvokePlugin(plugin_id, facts):
-                return replace(observations, handle=self._handle(plugin_id, facts))
+                return _with_handle(observations, self._handle(plugin_id, facts))
             case PutCache(key, uri, metadata):
                 put: CachePutOutcome = self._catalog(lambda c: c.put(key, uri, metadata))
-                return replace(observations, cache_put=put)
+                return _with_cache_put(observations, put)
         raise AssertionError(f"unknown question {question!r}")  # pragma: no cover - the Question union is closed
 
     def _catalog(self, call: Callable[[Catalog], Result[T, E]]) -> Result[T, E]:
@@ -295,7 +312,7 @@ class _Pass:
             case ReleaseReservation(key, owner, _):
                 return self._catalog(lambda c: c.release_reservation(key, owner)).alt(lambda f: f.message)
             case RecordActionEvent(event, _, _):
-                return _guard(lambda: self.ports.events.record([event]), PortFailure).alt(lambda f: f.message)
+                return self._record(event)
             case PersistStatus():
                 return self._persist_status(effect)
             case AddFinalizer(finalizer, rv, _):
@@ -330,10 +347,19 @@ class _Pass:
             return Failure(error_text(exc))
         return Success(None)
 
+    def _record(self, event: ActionEvent) -> Result[None, str]:
+        try:
+            recorded = self.ports.events.record([event])
+        except Exception as exc:  # _guard, inlined: one event per pass that writes
+            return Failure(f"{type(exc).__name__}: {exc}")
+        return Failure(recorded.failure().message) if isinstance(recorded, Failure) else _DONE
+
     def _persist_status(self, effect: PersistStatus) -> Result[None, str]:
         """R66: re-read, re-apply, write; only conflicts are retried, at most 5 attempts ~10 ms apart."""
         attempts = STATUS_CONFLICT_RETRIES if effect.retry_conflicts else 1
-        base = replace(self.read, metadata=replace(self.read.metadata, resource_version=effect.resource_version))
+        base = self.read
+        if base.metadata.resource_version != effect.resource_version:
+            base = _with_metadata(base, _with_revision(base.metadata, effect.resource_version))
         for attempt in range(attempts):
             if attempt:
                 self.unit.commit()  # never sleep holding the write lock; the event before the status stays durable
@@ -345,7 +371,7 @@ class _Pass:
                 base = fresh.unwrap()
             written = self._write_status(base, effect)
             if not _is_conflict(written) or attempt == attempts - 1:
-                return written.map(lambda _: None).alt(lambda e: f"{e.kind.value}: {e.message}")
+                return _store_outcome(written)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _write_status(self, base: TaskAction, effect: PersistStatus) -> Result[TaskAction, StoreError]:
@@ -358,15 +384,15 @@ class _Pass:
                 error_state=status.error_state,
             )
         started = time.perf_counter()
-        written = _guard(lambda: self.ports.store.update_status(replace(base, status=status)), _unavailable)
+        written = _guard(lambda: self.ports.store.update_status(_with_status(base, status)), _unavailable)
         self.ports.metrics.k8s_duration("status_update", isinstance(written, Failure), time.perf_counter() - started)
         return written
 
     def _update_metadata(self, metadata: ObjectMeta) -> Result[None, str]:
         started = time.perf_counter()
-        written = _guard(lambda: self.ports.store.update(replace(self.read, metadata=metadata)), _unavailable)
+        written = _guard(lambda: self.ports.store.update(_with_metadata(self.read, metadata)), _unavailable)
         self.ports.metrics.k8s_duration("update", isinstance(written, Failure), time.perf_counter() - started)
-        return written.map(lambda _: None).alt(lambda e: f"{e.kind.value}: {e.message}")
+        return _store_outcome(written)
 
     def _warn(self, reason: str, action: str, note: str) -> None:
         meta = self.read.metadata
@@ -415,7 +441,15 @@ def _unavailable(message: str) -> StoreError:
 
 
 def _store(call: Callable[[], Result[TaskAction, StoreError]]) -> Result[None, str]:
-    return _guard(call, _unavailable).map(lambda _: None).alt(lambda e: f"{e.kind.value}: {e.message}")
+    return _store_outcome(_guard(call, _unavailable))
+
+
+def _store_outcome(written: Result[TaskAction, StoreError]) -> Result[None, str]:
+    """A store write's outcome as an effect's: ``Success(None)``, or the error as ``"<kind>: <message>"``."""
+    if isinstance(written, Failure):
+        error = written.failure()
+        return Failure(f"{error.kind.value}: {error.message}")
+    return _DONE
 
 
 def _store_get(store: TaskActionStore, task_action: TaskAction) -> Result[TaskAction, str]:
@@ -462,15 +496,16 @@ def run_pass(ports: Ports, policy: Policy, namespace: str, name: str, max_rounds
         decision.task_action,
     )
     ports.metrics.pass_done(report.result.__class__.__name__, report.duration_s)
-    log.debug(
-        "pass %s/%s: %d rounds, effects %s, result %s in %.1f ms",
-        namespace,
-        name,
-        report.rounds,
-        ",".join(report.effects_performed),
-        report.result,
-        report.duration_s * 1000,
-    )
+    if log.isEnabledFor(logging.DEBUG):  # the arguments are not free: build them only for a reader
+        log.debug(
+            "pass %s/%s: %d rounds, effects %s, result %s in %.1f ms",
+            namespace,
+            name,
+            report.rounds,
+            ",".join(report.effects_performed),
+            report.result,
+            report.duration_s * 1000,
+        )
     return report
 
 
