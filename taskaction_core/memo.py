@@ -21,6 +21,7 @@ def clear_caches() -> None:
     output_path._parsed_base.cache_clear()
     cache.cache_config.cache_clear()
     context.attempt_context_error.cache_clear()
+    context._attempt_context.cache_clear()
     status._publish_failure_warning.cache_clear()
     task._attempt_facts_cached.cache_clear()
     status._plain_action_id.cache_clear()

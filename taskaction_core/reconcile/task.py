@@ -142,7 +142,9 @@ class _Pass(NamedTuple):
 
 
 def _attempt_facts(task_action: TaskAction) -> tuple[Result[CacheConfig | None, str], str | None, str]:
-    """R49, R33 and R103 in one memo lookup: the cache config, the context error and the current output prefix."""
+    """R49, R33 and R103 in one memo lookup: the cache config, the context error and the current output prefix.
+
+    Keyed on the observed attempt, so attempts 0 (never started) and 1 share an entry, as they share every fact."""
     meta, spec = task_action.metadata, task_action.spec
     return _attempt_facts_cached(
         spec.task_template,
@@ -152,17 +154,16 @@ def _attempt_facts(task_action: TaskAction) -> tuple[Result[CacheConfig | None, 
         meta.name,
         spec.run_output_base,
         spec.action_name,
-        task_action.status.attempts,
+        observed_attempt(task_action.status.attempts),
     )
 
 
 @lru_cache(maxsize=4096)
 def _attempt_facts_cached(
-    template: bytes, cache_key: str, input_uri: str, namespace: str, name: str, base: str, action: str, attempts: int
+    template: bytes, cache_key: str, input_uri: str, namespace: str, name: str, base: str, action: str, attempt: int
 ) -> tuple[Result[CacheConfig | None, str], str | None, str]:
     config = cache_config(template, cache_key, input_uri, namespace, name)
-    error = attempt_context_error(namespace, name, base, action, attempts)
-    attempt = observed_attempt(attempts)
+    error = attempt_context_error(namespace, name, base, action, attempt)
     prefix: str = compute_action_output_path(namespace, name, base, action, attempt).value_or("")
     return config, error, prefix
 
