@@ -288,6 +288,20 @@ def test_database_write_rolled_back_by_sqlite_under_a_nested_write_fails_at_comm
     assert _counter(database) == 0
 
 
+def test_database_nested_write_whose_release_fails_loses_the_transaction() -> None:
+    """A block that ends the whole transaction itself (as SQLite does under it for SQLITE_FULL) leaves nothing to
+    release: the nested write fails, and so do every later write and the end of the scope."""
+    database = fresh_database()
+    with pytest.raises(sqlite3.OperationalError, match="rolled back by SQLite"), database.unit_of_work():
+        _set_counter(database, 3)
+        with pytest.raises(sqlite3.OperationalError, match="no such savepoint"), database.write() as connection:
+            connection.execute("ROLLBACK")
+        with pytest.raises(sqlite3.OperationalError, match="rolled back by SQLite: OperationalError"):
+            _add_warning(database, "after")
+    assert (_counter(database), _warnings(database)) == (0, 0)
+    assert not database.connection().in_transaction
+
+
 def test_database_nested_unit_of_work_joins_the_enclosing_one() -> None:
     database = fresh_database()
     with database.unit_of_work():

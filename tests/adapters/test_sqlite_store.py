@@ -151,6 +151,16 @@ def test_sqlite_store_locked_file_is_unavailable(path: str, clock: ManualClock) 
     assert store.create(a_new_task_action()).unwrap().metadata.name == "ta"
 
 
+def test_sqlite_store_locked_file_fails_a_status_write_as_unavailable(path: str, clock: ManualClock) -> None:
+    store = open_store(path, clock)
+    created = store.create(a_new_task_action()).unwrap()
+    written = replace(created, status=TaskActionStatus(attempts=1))
+    with Database(path).write():
+        result = store.update_status(written)
+    assert result.failure().kind is StoreErrorKind.UNAVAILABLE
+    assert store.update_status(written).unwrap().status.attempts == 1
+
+
 def test_sqlite_store_unreadable_row_is_unavailable_naming_the_object(path: str, clock: ManualClock) -> None:
     store = open_store(path, clock)
     store.create(a_new_task_action()).unwrap()

@@ -357,6 +357,18 @@ def test_run_pass_log_effect_logged_at_its_level(
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.WARNING, "cache lookup failed")]
 
 
+def test_run_pass_debug_log_reports_rounds_effects_and_result(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = _world()
+
+    with caplog.at_level(logging.DEBUG, logger="taskaction_core.interpreter"):
+        _decide(monkeypatch, world, [_persist(world), Log(LogLevel.INFO, "x")])
+
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert line.startswith(f"pass {TA[0]}/{TA[1]}: 1 rounds, effects PersistStatus,Log, result Done() in ")
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Failure meanings
 

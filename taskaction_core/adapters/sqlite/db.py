@@ -53,10 +53,11 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
+from types import TracebackType
 from typing import Final
 
 __all__ = ["MIGRATIONS", "Database", "SchemaTooNewError", "Synchronous", "is_unavailable"]
@@ -211,8 +212,7 @@ class Database:
             self._connections.append(connection)
         return connection
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write scope: committed when the block ends, rolled back when it raises (module docstring).
 
         Outermost, it is a ``BEGIN IMMEDIATE`` transaction. Inside another write scope or a :meth:`unit_of_work` of
@@ -221,43 +221,16 @@ class Database:
         longer than the busy timeout fails like a writer that waits for the file lock: ``OperationalError``,
         "database is locked".
         """
-        scope = self._scope()
-        if scope.transaction is not None:
-            with _savepoint(scope.transaction) as connection:
-                yield connection
-            return
-        transaction = self._begin(scope)
-        try:
-            yield transaction.connection
-        except BaseException:
-            # The write that began the transaction needs no savepoint: undoing it is undoing the transaction (in a
-            # unit of work, the next write begins a new one).
-            self._end(scope, commit=False)
-            raise
-        if not scope.unit:
-            self._end(scope, commit=True)
+        return _Write(self)
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[None]:
+    def unit_of_work(self) -> AbstractContextManager[None]:
         """One transaction for every :meth:`write` of this thread inside the block (module docstring).
 
         The transaction begins with the first write (a block that writes nothing costs nothing) and commits when the
         block ends; a failed ``COMMIT`` raises ``sqlite3.Error`` and leaves nothing of the block durable. A block that
         raises rolls everything back. Inside another unit or write scope it simply joins the enclosing one.
         """
-        scope = self._scope()
-        if scope.unit or scope.transaction is not None:
-            yield
-            return
-        scope.unit = True
-        try:
-            yield
-        except BaseException:
-            self._end(scope, commit=False)
-            raise
-        finally:
-            scope.unit = False
-        self._end(scope, commit=True)
+        return _UnitOfWork(self)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -384,24 +357,101 @@ class _Scope:
     unit: bool = False
 
 
-@contextmanager
-def _savepoint(transaction: _Transaction) -> Iterator[sqlite3.Connection]:
+# The scopes are small classes rather than @contextmanager generators: every pass opens a unit of work and two or
+# three write scopes, and a generator-based context manager costs several times a class's __enter__/__exit__.
+
+
+class _Write:
+    """:meth:`Database.write`: the outermost write begins the transaction, a nested one is a savepoint of it."""
+
+    __slots__ = ("_database", "_savepoint", "_scope")
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def __enter__(self) -> sqlite3.Connection:
+        scope = self._scope = self._database._scope()
+        if scope.transaction is not None:
+            self._savepoint: _Savepoint | None = _Savepoint(scope.transaction)
+            return self._savepoint.enter()
+        self._savepoint = None
+        return self._database._begin(scope).connection
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._savepoint is not None:
+            self._savepoint.exit(error)
+        elif error is not None:
+            # The write that began the transaction needs no savepoint: undoing it is undoing the transaction (in a
+            # unit of work, the next write begins a new one).
+            self._database._end(self._scope, commit=False)
+        elif not self._scope.unit:
+            self._database._end(self._scope, commit=True)
+
+
+class _UnitOfWork:
+    """:meth:`Database.unit_of_work`: writes of the thread join one transaction, which ends with the block."""
+
+    __slots__ = ("_database", "_scope")
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def __enter__(self) -> None:
+        scope = self._database._scope()
+        if scope.unit or scope.transaction is not None:  # inside another unit or write scope: join it
+            self._scope: _Scope | None = None
+            return
+        scope.unit = True
+        self._scope = scope
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        scope = self._scope
+        if scope is None:
+            return
+        scope.unit = False
+        self._database._end(scope, commit=error is None)
+
+
+class _Savepoint:
     """A nested write scope: released into ``transaction`` when the block ends, rolled back alone when it raises."""
-    if transaction.lost is not None:
-        raise sqlite3.OperationalError(f"the transaction was rolled back by SQLite: {transaction.lost}")
-    connection = transaction.connection
-    name = f"write_{transaction.savepoints}"
-    connection.execute(f"SAVEPOINT {name}")
-    transaction.savepoints += 1
-    try:
-        yield connection
-        connection.execute(f"RELEASE {name}")
-    except BaseException as error:
+
+    __slots__ = ("_name", "_transaction")
+
+    def __init__(self, transaction: _Transaction) -> None:
+        self._transaction = transaction
+        self._name = f"write_{transaction.savepoints}"
+
+    def enter(self) -> sqlite3.Connection:
+        transaction = self._transaction
+        if transaction.lost is not None:
+            raise sqlite3.OperationalError(f"the transaction was rolled back by SQLite: {transaction.lost}")
+        transaction.connection.execute(f"SAVEPOINT {self._name}")
+        transaction.savepoints += 1
+        return transaction.connection
+
+    def exit(self, error: BaseException | None) -> None:
+        """Release the savepoint, or undo it when the block raised ``error`` (or the release itself fails)."""
+        try:
+            if error is None:
+                try:
+                    self._transaction.connection.execute(f"RELEASE {self._name}")
+                    return
+                except BaseException as failed:
+                    self._undo(failed)
+                    raise
+            self._undo(error)
+        finally:
+            self._transaction.savepoints -= 1
+
+    def _undo(self, error: BaseException) -> None:
+        transaction = self._transaction
+        connection = transaction.connection
         if connection.in_transaction:
-            connection.execute(f"ROLLBACK TO {name}")
-            connection.execute(f"RELEASE {name}")
+            connection.execute(f"ROLLBACK TO {self._name}")
+            connection.execute(f"RELEASE {self._name}")
         elif transaction.lost is None:
             transaction.lost = f"{type(error).__name__}: {error}"
-        raise
-    finally:
-        transaction.savepoints -= 1
