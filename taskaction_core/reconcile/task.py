@@ -135,10 +135,8 @@ class _Pass(NamedTuple):
     plugin_id: str
     config: Result[CacheConfig | None, str]
     prefix: str
-
-    @property
-    def now(self) -> datetime:
-        return self.observations.now
+    now: datetime
+    """``observations.now``, read once (a property here would cost a call on each of a round's reads)."""
 
 
 def _attempt_facts(task_action: TaskAction) -> tuple[Result[CacheConfig | None, str], str | None, str]:
@@ -172,9 +170,9 @@ def _reconcile_attempt(task_action: TaskAction, observations: Observations, poli
     """R32–R48 once validation and the finalizer are settled."""
     config, error, prefix = _attempt_facts(task_action)
     if error is not None:
-        facts = _Pass(task_action, observations, policy, plugin_id, config, "")
+        facts = _Pass(task_action, observations, policy, plugin_id, config, "", observations.now)
         return _endless_failure(facts, error, (), with_context=False)
-    facts = _Pass(task_action, observations, policy, plugin_id, config, prefix)
+    facts = _Pass(task_action, observations, policy, plugin_id, config, prefix, observations.now)
     pre = evaluate_cache_before_execution(
         task_action, config, observations, policy, resource_live(task_action.status, policy), prefix
     )
