@@ -34,6 +34,15 @@ _INSERT: Final = (
 )
 
 
+_RECORDED: Final[Result[None, PortFailure]] = Success(None)
+
+
+def _row(event: ActionEvent) -> tuple[str, str, str, str, int, int, int, bytes]:
+    """The ``action_events`` row of ``event``: its R114 key, then its flyteidl2 bytes (encoded before the write
+    begins, so the write lock is not held while protobuf runs)."""
+    return (*event.dedup_key, encode_action_event_bytes(event))
+
+
 class SqliteEventSink:
     """The SQLite :class:`~taskaction_core.interpreter.ports.EventSink`. Thread- and process-safe."""
 
@@ -41,20 +50,22 @@ class SqliteEventSink:
         self._database = database
 
     def record(self, events: Sequence[ActionEvent]) -> Result[None, PortFailure]:
-        rows = [(*event.dedup_key, encode_action_event_bytes(event)) for event in events]
-        if not rows:
-            return Success(None)
+        if not events:
+            return _RECORDED
         try:
-            with self._database.write() as connection:
-                if len(rows) == 1:  # the driver's direct mode (R115): one event per call, cheaper than executemany
-                    connection.execute(_INSERT, rows[0])
-                else:
+            if len(events) == 1:  # the driver's direct mode (R115): one event per call, cheaper than executemany
+                row = _row(events[0])
+                with self._database.write() as connection:
+                    connection.execute(_INSERT, row)
+            else:
+                rows = [_row(event) for event in events]
+                with self._database.write() as connection:
                     connection.executemany(_INSERT, rows)
         except sqlite3.Error as error:
             if not is_unavailable(error):
                 raise
             return Failure(PortFailure(f"sqlite event sink {self._database.path}: {error}"))
-        return Success(None)
+        return _RECORDED
 
     def events_for(self, action: ActionId) -> Result[tuple[ActionEvent, ...], PortFailure]:
         """The stored events of one action, every attempt, in arrival order (what ``taskaction events`` prints)."""
