@@ -30,7 +30,11 @@ class FieldReplacer(Generic[R, V]):
 
     def __init__(self, cls: type[R], field: str) -> None:
         names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]  # a dataclass, as every record
-        self._values = attrgetter(*names)
+        if field not in names:
+            raise TypeError(f"{cls.__qualname__} has no field {field!r}")
+        getter = attrgetter(*names)
+        # attrgetter of one name returns the value itself, not a 1-tuple.
+        self._values: Callable[[R], tuple[object, ...]] = getter if len(names) > 1 else lambda record: (getter(record),)
         self._index = names.index(field)
         self._build: Callable[..., R] = constructor(cls)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 
 import pytest
 from pyrsistent import pmap, pvector
 from returns.result import Failure, Success
 
+from taskaction_core.decision import RequeueAfter
 from taskaction_core.interpreter.replacing import FieldReplacer
 from taskaction_core.observations import HandleOutcome, Observations, PluginFailure, PluginResolved
 from taskaction_core.records import FINALIZER, ObjectMeta, TaskAction, TaskActionSpec, TaskActionStatus
@@ -62,3 +64,13 @@ def test_field_replacer_plain_dataclass_is_refused() -> None:
 
     with pytest.raises(TypeError, match="fast_init"):
         FieldReplacer[Plain, int](Plain, "value")
+
+
+def test_field_replacer_single_field_record_replaces_its_one_field() -> None:
+    with_after = FieldReplacer[RequeueAfter, timedelta](RequeueAfter, "after")
+    assert with_after(RequeueAfter(timedelta(seconds=1)), timedelta(seconds=2)) == RequeueAfter(timedelta(seconds=2))
+
+
+def test_field_replacer_unknown_field_is_a_type_error_naming_it() -> None:
+    with pytest.raises(TypeError, match="RequeueAfter has no field 'before'"):
+        FieldReplacer[RequeueAfter, timedelta](RequeueAfter, "before")
