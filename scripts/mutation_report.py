@@ -165,7 +165,13 @@ RULES: tuple[Rule, ...] = (
             fragment,
             "on the context-error exit the prefix is never read (_endless_failure uses plugin id, config, policy)",
         )
-        for fragment in ("plugin_id, config, None)", 'plugin_id, config, "XXXX")')
+        for fragment in ("plugin_id, config, None, observations.now)", 'plugin_id, config, "XXXX", observations.now)')
+    ),
+    Rule(
+        "reconcile.task.x__reconcile_attempt",
+        '_Pass(task_action, None, policy, plugin_id, config, "", observations.now)',
+        "on the context-error exit the observations are never read (_endless_failure uses plugin id, config, policy "
+        "and the pass's own now field)",
     ),
     Rule("reconcile.task.x__reconcile_attempt", "with_context=None)", _FALSY),
     Rule("reconcile.task.x__reconcile_attempt", "short_circuited=None)", _FALSY),
@@ -225,8 +231,8 @@ RULES: tuple[Rule, ...] = (
     Rule("reconcile.status.x_mapped_status", "MSG_ABORTED, error_state, now, None)", _CONSTANT_MESSAGE),
     Rule(
         "reconcile.status.x_state_json",
-        "head = None",
-        'the head is a fast path built only for JSON-safe text (printable ASCII but " \\ < > &) and the timestamp '
+        "action_id = None",
+        'the plain action id is a fast path built only for JSON-safe text (printable ASCII but " \\ < > &) and the timestamp '
         "holds only digits, '-', ':', 'T', 'Z' and '+', so the json.dumps fallback writes the same string (R42)",
     ),
     Rule("reconcile.status.x_state_json", "sort_keys=None", _SORTED_DICT),
