@@ -232,8 +232,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "reconcile.status.x_state_json",
         "action_id = None",
-        'the plain action id is a fast path built only for JSON-safe text (printable ASCII but " \\ < > &) and the timestamp '
-        "holds only digits, '-', ':', 'T', 'Z' and '+', so the json.dumps fallback writes the same string (R42)",
+        'the plain action id is a fast path built only for JSON-safe text (printable ASCII but " \\ < > &) and the '
+        "timestamp holds only digits, '-', ':', 'T', 'Z' and '+', so the json.dumps fallback writes the same string "
+        "(R42)",
     ),
     Rule("reconcile.status.x_state_json", "sort_keys=None", _SORTED_DICT),
     Rule("reconcile.status.x_state_json", "sort_keys=False", _SORTED_DICT),
