@@ -37,6 +37,59 @@ def test_database_open_applies_every_migration_once() -> None:
     assert counters == [("resource_version", 0)]
 
 
+def _new_file_locked_by_another_connection() -> tuple[Path, sqlite3.Connection]:
+    """A new file still in the rollback journal mode, its write lock held: opening it as a Database must switch it to
+    WAL, which SQLite refuses at once (SQLITE_BUSY without calling the busy handler) while the lock is held."""
+    path = fresh_database_path()
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE elsewhere (value INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO elsewhere VALUES (1)")
+    return path, holder
+
+
+def test_database_open_of_a_new_file_retries_the_wal_switch_until_the_lock_is_free() -> None:
+    # The CI failure of eight threads opening one new file: a Database raced another's switch to WAL.
+    path, holder = _new_file_locked_by_another_connection()
+    opened: list[Database] = []
+    opener = threading.Thread(target=lambda: opened.append(Database(path)))
+    opener.start()
+    opener.join(timeout=0.2)
+    assert opener.is_alive()  # still retrying, not failed
+    holder.execute("COMMIT")
+    opener.join(timeout=10)
+    assert len(opened) == 1
+    assert opened[0].connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert opened[0].schema_version() == len(MIGRATIONS)
+    holder.close()
+
+
+def test_database_open_gives_up_the_wal_switch_after_the_busy_timeout() -> None:
+    path, holder = _new_file_locked_by_another_connection()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        Database(path, busy_timeout=timedelta(milliseconds=50))
+    holder.close()
+
+
+def test_database_concurrent_opens_of_a_new_file_all_succeed() -> None:
+    errors: list[sqlite3.Error] = []
+    for _ in range(20):
+        path = fresh_database_path()
+
+        def open_it(path: Path = path) -> None:
+            try:
+                Database(path)
+            except sqlite3.Error as error:
+                errors.append(error)
+
+        openers = [threading.Thread(target=open_it) for _ in range(8)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(timeout=30)
+    assert errors == []
+
+
 def test_database_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.sqlite"
     Database(path).connection().execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")

@@ -52,6 +52,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -154,6 +155,8 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 """Append-only: migration ``i`` brings ``user_version`` from ``i`` to ``i + 1``. Never edit a released entry."""
 
 DEFAULT_BUSY_TIMEOUT: Final = timedelta(seconds=5)
+_WAL_RETRY_FIRST_PAUSE: Final = 0.001
+_WAL_RETRY_LAST_PAUSE: Final = 0.05
 
 
 class _Process:
@@ -320,8 +323,25 @@ class Database:
         return connection
 
     def _enable_wal(self) -> None:
-        """WAL is a property of the file (it persists), so asking again on an existing file is a no-op."""
-        mode = str(self.connection().execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        """WAL is a property of the file (it persists), so asking again on an existing file is a no-op.
+
+        Switching a new file needs its exclusive lock. When another connection holds or is taking a lock on it (a
+        second process or thread opening the same new file), SQLite may answer SQLITE_BUSY at once, without calling
+        the busy handler, because waiting could deadlock; so the switch is retried here, in growing sleeps, until the
+        busy timeout has passed.
+        """
+        connection = self.connection()
+        deadline = time.monotonic() + self._busy_timeout.total_seconds()
+        pause = _WAL_RETRY_FIRST_PAUSE
+        while True:
+            try:
+                mode = str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+                break
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, _WAL_RETRY_LAST_PAUSE)
         if mode.lower() != "wal":
             raise sqlite3.OperationalError(f"{self._path}: cannot switch to WAL journal mode (got {mode!r})")
 
