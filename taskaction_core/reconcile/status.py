@@ -145,7 +145,7 @@ def map_phase_to_conditions(view: StatusView, info: PhaseInfo, now: datetime, po
     Go: ``taskaction_controller.go mapPhaseToConditions``.
     """
     mapped = mapped_status(view.conditions, view.history, view.error_state, info, now, policy)
-    return view if mapped is None else mapped
+    return view if mapped is None else _status_view(*mapped)
 
 
 def mapped_status(
@@ -155,30 +155,55 @@ def mapped_status(
     info: PhaseInfo,
     now: datetime,
     policy: Policy,
-) -> StatusView | None:
-    """:func:`map_phase_to_conditions` on the three parts, None when nothing changes (no view is built then)."""
-    before: StatusParts = (conditions, history, error_state)
+) -> StatusParts | None:
+    """:func:`map_phase_to_conditions` on the three parts: the new (conditions, history, error state), or None when
+    nothing changes. A plain tuple, not a :class:`StatusView`: the hot path unpacks it into the status at once."""
     phase = info.phase
     if phase in _QUEUED_PHASES:
         updates: ConditionUpdates = ((_PROGRESSING, _TRUE, Reason.QUEUED, info.reason),)
-        return _with(before, updates, Reason.QUEUED.value, info.reason, error_state, now, policy)
+        return _with(
+            conditions, history, error_state, updates, Reason.QUEUED.value, info.reason, error_state, now, policy
+        )
     progress = _PROGRESS_REASONS.get(phase)
     if progress is not None:
-        return _with(
-            before, ((_PROGRESSING, _TRUE, progress, info.reason),), progress, info.reason, error_state, now, policy
-        )
+        updates = ((_PROGRESSING, _TRUE, progress, info.reason),)
+        return _with(conditions, history, error_state, updates, progress, info.reason, error_state, now, policy)
     if phase is _SUCCESS:
-        return _with(before, _SUCCESS_UPDATES, _COMPLETED, MSG_COMPLETED, error_state, now, policy)
+        return _with(
+            conditions, history, error_state, _SUCCESS_UPDATES, _COMPLETED, MSG_COMPLETED, error_state, now, policy
+        )
     if phase is _PERMANENT_FAILURE:
         msg = _failure_message(info)
         updates = ((_PROGRESSING, _FALSE, _PERMANENT_REASON, msg), (_FAILED, _TRUE, _PERMANENT_REASON, msg))
-        return _with(before, updates, _PERMANENT_REASON, msg, _error_state(info, error_state), now, policy)
+        return _with(
+            conditions,
+            history,
+            error_state,
+            updates,
+            _PERMANENT_REASON,
+            msg,
+            _error_state(info, error_state),
+            now,
+            policy,
+        )
     if phase is _RETRYABLE_FAILURE:
         msg = _failure_message(info)
         updates = ((_PROGRESSING, _TRUE, _RETRYABLE_REASON, msg),)
-        return _with(before, updates, _RETRYABLE_REASON, msg, _error_state(info, error_state), now, policy)
+        return _with(
+            conditions,
+            history,
+            error_state,
+            updates,
+            _RETRYABLE_REASON,
+            msg,
+            _error_state(info, error_state),
+            now,
+            policy,
+        )
     if phase is _ABORTED:
-        return _with(before, _ABORTED_UPDATES, _ABORTED_REASON, MSG_ABORTED, error_state, now, policy)
+        return _with(
+            conditions, history, error_state, _ABORTED_UPDATES, _ABORTED_REASON, MSG_ABORTED, error_state, now, policy
+        )
     return None
 
 
@@ -187,20 +212,25 @@ StatusParts = tuple[PVector[Condition], PVector[PhaseHistoryEntry], ErrorState |
 
 
 def _with(
-    before: StatusParts,
+    conditions: PVector[Condition],
+    history: PVector[PhaseHistoryEntry],
+    current_error: ErrorState | None,
     updates: ConditionUpdates,
     history_phase: str,
     history_message: str,
     error_state: ErrorState | None,
     now: datetime,
     policy: Policy,
-) -> StatusView | None:
-    conditions, history, current_error = before
-    new_conditions = set_conditions(conditions, updates, now, policy)
+) -> StatusParts | None:
+    new_conditions = conditions
+    for type_, status, reason, message in updates:  # set_conditions, inlined: every status change runs it
+        if len(message) > MAX_CONDITION_MESSAGE:
+            message = condition_message(message, policy)
+        new_conditions = set_condition(new_conditions, type_, status, reason, message, now)
     new_history = append_phase_history(history, history_phase, history_message, now)
     if new_conditions is conditions and new_history is history and error_state is current_error:
         return None
-    return _status_view(new_conditions, new_history, error_state)
+    return new_conditions, new_history, error_state
 
 
 _GO_JSON_ESCAPES = str.maketrans(
@@ -251,7 +281,7 @@ def status_changed(old: TaskActionStatus, new: TaskActionStatus, policy: Policy)
     """
     if old is new:
         return False
-    if policy.fixes(_D11):
+    if _D11 in policy.deviations:  # Policy.fixes, inlined: every status write asks
         return _whole_status_differs(old, new)
     return (
         old.plugin_state_version != new.plugin_state_version
@@ -322,19 +352,24 @@ def ensure_terminal_labels(task_action: TaskAction, now: datetime) -> PMap[str, 
     completed-time is always recomputed from R8 when anything is missing (Q29). Callers check terminality.
     Go: ``taskaction_controller.go ensureTerminalLabels``.
     """
-    return _labels_patch(task_action.metadata.labels, task_action.status.conditions, now)
+    patch = _labels_patch(task_action.metadata.labels, task_action.status.conditions, now)
+    return None if patch is None else patch[0]
 
 
-def _labels_patch(labels: PMap[str, str], conditions: PVector[Condition], now: datetime) -> PMap[str, str] | None:
+def _labels_patch(
+    labels: PMap[str, str], conditions: PVector[Condition], now: datetime
+) -> tuple[PMap[str, str], tuple[FinalEffect]] | None:
     if labels and labels.get(LABEL_TERMINATION_STATUS) == TERMINATED and labels.get(LABEL_COMPLETED_TIME):
         return None
     return _gc_labels(label_time(terminal_transition_time(conditions, now)))
 
 
 @lru_cache(maxsize=64)
-def _gc_labels(completed: str) -> PMap[str, str]:
-    """The R67 patch for one completed-time; memoized, since every action that ends within a minute shares it."""
-    return pmap({LABEL_TERMINATION_STATUS: TERMINATED, LABEL_COMPLETED_TIME: completed})
+def _gc_labels(completed: str) -> tuple[PMap[str, str], tuple[FinalEffect]]:
+    """The R67 patch for one completed-time, with its effect; memoized, since every action that ends within a minute
+    shares them (records are immutable, so one value serves them all)."""
+    patch = pmap({LABEL_TERMINATION_STATUS: TERMINATED, LABEL_COMPLETED_TIME: completed})
+    return patch, (_patch_labels(patch, FAIL_PASS),)
 
 
 def with_terminal_labels(task_action: TaskAction, now: datetime) -> tuple[TaskAction, tuple[FinalEffect, ...]]:
@@ -352,11 +387,12 @@ def terminal_metadata(
     patch = _labels_patch(meta.labels, conditions, now)
     if patch is None:
         return meta, ()
+    labels, effects = patch
     metadata = _object_meta(
         meta.name,
         meta.namespace,
         meta.uid,
-        merge_labels(meta.labels, patch),
+        merge_labels(meta.labels, labels),
         meta.annotations,
         meta.finalizers,
         meta.deletion_timestamp,
@@ -364,7 +400,7 @@ def terminal_metadata(
         meta.resource_version,
         meta.generation,
     )
-    return metadata, (_patch_labels(patch, FAIL_PASS),)
+    return metadata, effects
 
 
 def merge_labels(labels: PMap[str, str], patch: PMap[str, str]) -> PMap[str, str]:

@@ -63,7 +63,6 @@ from taskaction_core.reconcile.failures import (
     system_error_from_phase_info,
 )
 from taskaction_core.reconcile.status import (
-    StatusView,
     mapped_status,
     record_action_event,
     state_json,
@@ -117,7 +116,7 @@ def resource_live(status: TaskActionStatus, policy: Policy) -> bool:
     """R34 ``alreadyRunning``: the persisted phase is exactly Running. With D7, any phase in which the plugin
     resource may already exist: WaitingForResources, Queued, Initializing, Running, and Undefined (written only
     after a Handle call, which may have launched it; found by the property suite)."""
-    if policy.fixes(_D7):
+    if _D7 in policy.deviations:  # Policy.fixes, inlined: every pass asks
         return status.plugin_phase in _LIVE_PHASES
     return status.plugin_phase == "PhaseRunning"
 
@@ -298,7 +297,7 @@ def _apply(
     if state_write is not None:
         plugin_state, state_version = state_write.state, state_write.version
     attempts, failures = base.attempts, base.system_failures
-    if not policy.fixes(_D6):
+    if _D6 not in policy.deviations:  # Policy.fixes, inlined: every status write asks
         failures = 0
     if restart_attempts is not None:
         attempts, plugin_state, state_version, failures = restart_attempts, b"", 0, 0
@@ -317,7 +316,8 @@ def _apply(
     ):
         return base
     if mapped is None:
-        mapped = StatusView(base.conditions, base.phase_history, base.error_state)
+        mapped = base.conditions, base.phase_history, base.error_state
+    conditions, history, error_state = mapped
     return _status(
         state_json(facts.original, phase_name, now),
         plugin_state,
@@ -327,9 +327,9 @@ def _apply(
         attempts,
         failures,
         cache_status,
-        mapped.conditions,
-        mapped.history,
-        mapped.error_state,
+        conditions,
+        history,
+        error_state,
         base.signal_value,
         base.signalled_by,
         base.signalled_at,
