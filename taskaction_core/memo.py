@@ -28,5 +28,5 @@ def clear_caches() -> None:
     status._plain_phase.cache_clear()
     status._gc_labels.cache_clear()
     action_events._output_refs.cache_clear()
-    action_events._action_id.cache_clear()
+    action_events._event_references.cache_clear()
     naming.overlay.cache_clear()

@@ -15,7 +15,6 @@ from returns.result import Success
 
 from taskaction_core.action_event import ActionEvent, ActionId, ClusterEvent, ErrorInfo, OutputReferences
 from taskaction_core.fastinit import constructor
-from taskaction_core.naming import observed_attempt
 from taskaction_core.output_path import compute_action_output_path, outputs_uri, report_uri
 from taskaction_core.phase_info import PhaseInfo, TaskInfo
 from taskaction_core.phases import CacheStatus, ErrorKind, to_action_phase
@@ -90,12 +89,6 @@ def updated_timestamp(task_action: TaskAction, now: datetime) -> datetime:
     return history[-1].occurred_at if history else now
 
 
-@lru_cache(maxsize=4096)
-def _action_id(project: str, domain: str, run_name: str, action_name: str) -> ActionId:
-    """The event's ActionId; memoized, as every event of an action carries the same one."""
-    return ActionId(project, domain, run_name, action_name)
-
-
 def build_action_event(
     task_action: TaskAction,
     info: PhaseInfo,
@@ -108,12 +101,27 @@ def build_action_event(
     ``updated_time`` overrides R75, as the abort event does (R90). Validation annotations are not enforced (R76).
     Go: ``taskaction_controller.go buildActionEvent``.
     """
-    spec = task_action.spec
-    attempt = observed_attempt(task_action.status.attempts)
-    updated = updated_time if updated_time is not None else updated_timestamp(task_action, now)
+    meta, spec, status = task_action.metadata, task_action.spec, task_action.status
+    attempts = status.attempts
+    attempt = attempts if attempts > 0 else 1  # naming.observed_attempt, inlined: every status write builds one
+    action_id, outputs = _event_references(
+        spec.project,
+        spec.domain,
+        spec.run_name,
+        spec.action_name,
+        meta.namespace,
+        meta.name,
+        spec.run_output_base,
+        attempt,
+    )
+    if updated_time is not None:
+        updated = updated_time
+    else:  # updated_timestamp (R75), inlined
+        history = status.phase_history
+        updated = history[-1].occurred_at if history else now
     task_info = info.info
     return _action_event(
-        id=_action_id(spec.project, spec.domain, spec.run_name, spec.action_name),
+        id=action_id,
         attempt=attempt,
         phase=to_action_phase(info.phase),
         version=info.version,
@@ -121,9 +129,17 @@ def build_action_event(
         reported_time=now,
         cluster=cluster,
         error_info=to_error_info(info),
-        outputs=output_refs(task_action, attempt),
+        outputs=outputs,
         cluster_events=to_cluster_events(info, updated),
         log_info=task_info.logs if task_info is not None else pvector(),
         log_context=task_info.log_context if task_info is not None else b"",
         cache_status=observed_cache_status(task_info),
     )
+
+
+@lru_cache(maxsize=4096)
+def _event_references(
+    project: str, domain: str, run_name: str, action_name: str, namespace: str, name: str, base: str, attempt: int
+) -> tuple[ActionId, OutputReferences | None]:
+    """The event's ActionId and R72 output references in one memo lookup: every event of an attempt carries both."""
+    return ActionId(project, domain, run_name, action_name), _output_refs(namespace, name, base, action_name, attempt)
