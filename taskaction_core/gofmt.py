@@ -160,14 +160,12 @@ def rfc3339_seconds(moment: datetime) -> str:
     ``Z`` when the offset is zero, else ``±hh:mm``; like Go, offset seconds are dropped (truncated toward zero).
     Sub-second digits are truncated, never rounded.
     """
-    return _date_time(moment) + ("Z" if moment.tzinfo is UTC else _zone(moment.utcoffset()))
-
-
-def _date_time(moment: datetime) -> str:
-    """``2006-01-02T15:04:05`` (Go layout) of ``moment``'s own wall clock."""
     two, year = _TWO_DIGITS, moment.year
-    date = f"{year if year >= 1000 else _year(year)}-{two[moment.month]}-{two[moment.day]}"
-    return f"{date}T{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}"
+    zone = "Z" if moment.tzinfo is UTC else _zone(moment.utcoffset())
+    return (
+        f"{year if year >= 1000 else _year(year)}-{two[moment.month]}-{two[moment.day]}"
+        f"T{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}{zone}"
+    )
 
 
 _TWO_DIGITS: Final = tuple(f"{n:02d}" for n in range(100))

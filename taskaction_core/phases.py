@@ -10,6 +10,7 @@ Go: ``flyteplugins/go/tasks/pluginmachinery/core/phase.go`` and ``phase_enumer.g
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from functools import cached_property
 
 
 class PluginPhase(IntEnum):
@@ -27,9 +28,11 @@ class PluginPhase(IntEnum):
     WAITING_FOR_CACHE = 9
     ABORTED = 10
 
-    @property
+    @cached_property
     def wire_name(self) -> str:
-        """The string persisted in ``status.pluginPhase``, e.g. ``"PhaseRunning"`` (R15)."""
+        """The string persisted in ``status.pluginPhase``, e.g. ``"PhaseRunning"`` (R15).
+
+        Cached on the member (a plain attribute read after the first), since every status write reads it."""
         return _WIRE_NAMES[self]
 
 

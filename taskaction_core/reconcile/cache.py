@@ -296,7 +296,7 @@ def _populate(
         return write_task_outputs_to_cache(cache, output_prefix, metadata)
     effects: tuple[FinalEffect, ...] = ()
     status = _CACHE_POPULATED
-    if isinstance(outcome, Failure):
+    if type(outcome) is Failure:
         failure = outcome.failure()
         already = failure.kind is CatalogErrorKind.ALREADY_EXISTS
         if not (already and policy.fixes(Deviation.D9_EXPLICIT_CATALOG_OUTCOMES)):
