@@ -11,6 +11,13 @@ from tests.runtime.fake_time import WAIT_TIMEOUT
 from tests.runtime.world import POLICY, RUNNING, SUCCESS, a_world
 
 
+def until_sweeps(gc: GarbageCollector, count: int) -> None:
+    give_up = time.monotonic() + WAIT_TIMEOUT
+    while gc.sweeps < count:
+        assert time.monotonic() < give_up, f"expected {count} sweeps, saw {gc.sweeps}"
+        time.sleep(0.001)
+
+
 def test_runtime_manager_drives_actions_to_success_then_collects_them_after_the_ttl() -> None:
     world = a_world((RUNNING, SUCCESS))
     batcher = EventBatcher(world.events)  # the real clock: each batch waits its 25 ms
@@ -28,11 +35,12 @@ def test_runtime_manager_drives_actions_to_success_then_collects_them_after_the_
         assert {event.phase.name for event in world.events.events} >= {"RUNNING", "SUCCEEDED"}
         assert batcher.stats().failed_batches == 0
 
+        # The collector thread reads its start on the ticker, then sweeps at once. Moved before that first sweep
+        # ends, the ticker would make the first sweep the late one: it would delete both, and the second would
+        # either find nothing left or, if the start was read after the move, not come for another 30 minutes.
+        until_sweeps(gc, 1)
         world.ticks.advance((DEFAULT_GC_INTERVAL * 3).total_seconds())  # one dropped-tick sweep, 90 min later
-        give_up = time.monotonic() + WAIT_TIMEOUT
-        while gc.sweeps < 2:
-            assert time.monotonic() < give_up
-            time.sleep(0.001)
+        until_sweeps(gc, 2)
         controller.run_until_idle(timeout=WAIT_TIMEOUT)  # the deletion arm removes the finalizer
 
         assert gc.last_report is not None and gc.last_report.deleted == 2
