@@ -109,6 +109,31 @@ def test_sqlite_catalog_concurrent_takers_agree_on_one_owner(
     assert len(set(owners)) == 1
 
 
+class TransactionNotingClock:
+    """A fixed clock that notes, at each read, whether the reading thread is inside a write transaction."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.read_in_transaction: list[bool] = []
+
+    def now(self) -> datetime:
+        self.read_in_transaction.append(self.database.connection().in_transaction)
+        return T0
+
+
+def test_sqlite_catalog_reservation_reads_now_inside_its_write_transaction(
+    path: str, data_store: InMemoryDataStore
+) -> None:
+    # Read before the write lock, "now" is as old as the wait for the lock: a holder's lease starts partly spent and
+    # a taker judges expiry by a past time (a 1 s heartbeat's 3 s lease lapsed this way in a loaded SDK test run).
+    database = Database(path)
+    clock = TransactionNotingClock(database)
+    catalog = SqliteCatalog(database, data_store, clock)
+    assert catalog.get_or_extend_reservation(KEY, "default/a", timedelta(seconds=1)).unwrap().owner_id == "default/a"
+    assert catalog.get_or_extend_reservation(KEY, "default/b", timedelta(seconds=1)).unwrap().owner_id == "default/a"
+    assert clock.read_in_transaction == [True, True]
+
+
 def test_sqlite_catalog_locked_file_is_other_failure(
     path: str, data_store: InMemoryDataStore, clock: ManualClock
 ) -> None:

@@ -131,8 +131,11 @@ class SqliteCatalog:
         return Success(None)
 
     def _reserve(self, catalog_key: str, owner_id: str, heartbeat: timedelta) -> CatalogReservation:
-        now = self._clock.now()
+        """R94 in one write transaction. "now" is read once the transaction holds the write lock: read before, it
+        would be as old as the wait for the lock (under load, a large part of a 1 s heartbeat's 3 s lease), so a
+        holder would be granted a lease already partly spent, and a taker would judge expiry by a past time."""
         with self._database.write() as connection:
+            now = self._clock.now()
             row = connection.execute(
                 "SELECT owner_id, heartbeat_microseconds, expires_at FROM catalog_reservations WHERE key = ?",
                 (catalog_key,),
