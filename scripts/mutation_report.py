@@ -70,7 +70,10 @@ _PHASE_INFO = ("not_ready", "waiting_for_resources", "queued", "aborted")
 
 RULES: tuple[Rule, ...] = (
     # naming (R103-R107)
-    Rule("naming.x_observed_attempt", "attempts > 1 else 1", "attempts = 1 gives 1 on either branch"),
+    *(
+        Rule(function, "attempts > 1 else 1", "attempts = 1 gives 1 on either branch")
+        for function in ("naming.x_observed_attempt", "reconcile.action_events.x_build_action_event")
+    ),
     Rule("naming.x_fixed_length_unique_id", "to_bytes(4, )", "big-endian is int.to_bytes's default byteorder (3.11+)"),
     Rule(
         "naming.x_fixed_length_unique_id",
@@ -135,7 +138,7 @@ RULES: tuple[Rule, ...] = (
     Rule("gofmt.x_round_half_away_seconds", "micros > 0 else", "micros = 0 gives seconds = 0, and -0 == 0"),
     *(
         Rule(function, fragment, "the year shortcut only skips zero-padding, which a year of 1000 or more never needs")
-        for function in ("gofmt.x__date_time", "gofmt.x_label_time")
+        for function in ("gofmt.x_rfc3339_seconds", "gofmt.x_label_time")
         for fragment in ("(year >= 1000) and False", "year > 1000 else", "year >= 1001 else")
     ),
     Rule("gofmt.x_round_half_away_seconds", "micros >= 1 else", "micros = 0 gives seconds = 0, and -0 == 0"),
@@ -221,14 +224,17 @@ RULES: tuple[Rule, ...] = (
         "reconcile.status.x_map_phase_to_conditions", "MSG_COMPLETED, view.error_state, now, None)", _CONSTANT_MESSAGE
     ),
     Rule("reconcile.status.x_map_phase_to_conditions", "MSG_ABORTED, view.error_state, now, None)", _CONSTANT_MESSAGE),
-    Rule(
-        "reconcile.status.x_set_conditions",
-        "len(message) >= MAX_CONDITION_MESSAGE",
-        "a message of exactly 32,768 characters is returned unchanged by condition_message, which cuts only above "
-        "the limit (D10)",
+    *(
+        Rule(
+            function,
+            "len(message) >= MAX_CONDITION_MESSAGE",
+            "a message of exactly 32,768 characters is returned unchanged by condition_message, which cuts only above "
+            "the limit (D10)",
+        )
+        for function in ("reconcile.status.x_set_conditions", "reconcile.status.x__with")
     ),
-    Rule("reconcile.status.x_mapped_status", "MSG_COMPLETED, error_state, now, None)", _CONSTANT_MESSAGE),
-    Rule("reconcile.status.x_mapped_status", "MSG_ABORTED, error_state, now, None)", _CONSTANT_MESSAGE),
+    Rule("reconcile.status.x_mapped_status", "MSG_COMPLETED, error_state, now, None", _CONSTANT_MESSAGE),
+    Rule("reconcile.status.x_mapped_status", "MSG_ABORTED, error_state, now, None", _CONSTANT_MESSAGE),
     Rule(
         "reconcile.status.x_state_json",
         "action_id = None",

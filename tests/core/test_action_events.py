@@ -267,10 +267,11 @@ def test_observed_cache_status_first_non_disabled_R73(task_info: TaskInfo | None
 
 
 def test_updated_timestamp_is_last_history_entry_R75_Q19() -> None:
-    ta = with_status(a_task_action(), phase_history=history(entry("Queued", T0), entry("Executing", T1)))
+    entries = history(entry("Queued", T0), entry("Initializing", T1), entry("Executing", T2))
+    ta = with_status(a_task_action(), phase_history=entries)
 
-    assert updated_timestamp(ta, T2) == T1
-    assert build_action_event(ta, PhaseInfo(PluginPhase.RUNNING), T2, "").updated_time == T1
+    assert updated_timestamp(ta, LATER) == T2
+    assert build_action_event(ta, PhaseInfo(PluginPhase.RUNNING), LATER, "").updated_time == T2
 
 
 def test_updated_timestamp_empty_history_is_now_R75() -> None:

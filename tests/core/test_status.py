@@ -208,6 +208,28 @@ def test_map_phase_to_conditions_repeated_phase_returns_the_same_view_R41_R9() -
     assert result is RUNNING_VIEW
 
 
+@pytest.mark.parametrize(
+    "phase",
+    [
+        PluginPhase.QUEUED,
+        PluginPhase.RUNNING,
+        PluginPhase.SUCCESS,
+        PluginPhase.PERMANENT_FAILURE,
+        PluginPhase.RETRYABLE_FAILURE,
+        PluginPhase.ABORTED,
+    ],
+    ids=lambda p: p.wire_name,
+)
+def test_map_phase_to_conditions_phase_applied_again_with_an_error_state_returns_the_same_view_R41_R9(
+    phase: PluginPhase,
+) -> None:
+    # Every row compares the error state it keeps with the one it was given: a kept ErrorState is no change.
+    mapped = map_phase_to_conditions(RUNNING_VIEW, info(phase, "r"), T1, DEFAULT)
+    assert mapped.error_state is PRIOR_ERROR
+
+    assert map_phase_to_conditions(mapped, info(phase, "r"), T2, DEFAULT) is mapped
+
+
 def test_map_phase_to_conditions_same_history_phase_new_reason_updates_condition_only_R41_R9() -> None:
     view = StatusView(conds(cond(PROGRESSING, TRUE, "Queued", "a", T0)), history(entry("Queued", T0, "a")), None)
 
