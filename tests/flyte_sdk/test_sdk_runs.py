@@ -140,8 +140,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from tests.flyte_sdk import sdk_tasks as tasks
 
     root = tmp_path_factory.mktemp("flyte-sdk")
-    # R51: a serializable reservation lapses after 3 × rd without a pass; 1 s leaves slack on a loaded machine.
-    policy = Policy(requeue_after=timedelta(seconds=1))
+    # R51: a serializable reservation lapses after 3 × rd without a pass, so the holder in the race test keeps it only
+    # while its passes come less than 3 × rd apart. 2 s tolerates a pass delayed 4 s past its requeue on a loaded
+    # machine (with 1 s, both racers ran once in a heavily loaded full run) and costs this module about a second.
+    policy = Policy(requeue_after=timedelta(seconds=2))
     local = LocalFlyte(root / "taskaction.db", root / "data", workers=8, policy=policy, kill_grace=timedelta(seconds=1))
     tutorial, tutorial_dir = Tutorial.read(), root / "tutorial"
     tutorial_dir.mkdir()
