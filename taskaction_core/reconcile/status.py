@@ -208,7 +208,7 @@ def mapped_status(
 
 
 StatusParts = tuple[PVector[Condition], PVector[PhaseHistoryEntry], ErrorState | None]
-"""(conditions, history, error state) before the mapping."""
+"""(conditions, history, error state): the parts of a status that R41 maps, before or after the mapping."""
 
 
 def _with(
