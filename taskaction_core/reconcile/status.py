@@ -175,31 +175,13 @@ def mapped_status(
     if phase is _PERMANENT_FAILURE:
         msg = _failure_message(info)
         updates = ((_PROGRESSING, _FALSE, _PERMANENT_REASON, msg), (_FAILED, _TRUE, _PERMANENT_REASON, msg))
-        return _with(
-            conditions,
-            history,
-            error_state,
-            updates,
-            _PERMANENT_REASON,
-            msg,
-            _error_state(info, error_state),
-            now,
-            policy,
-        )
+        new_error = _error_state(info, error_state)
+        return _with(conditions, history, error_state, updates, _PERMANENT_REASON, msg, new_error, now, policy)
     if phase is _RETRYABLE_FAILURE:
         msg = _failure_message(info)
         updates = ((_PROGRESSING, _TRUE, _RETRYABLE_REASON, msg),)
-        return _with(
-            conditions,
-            history,
-            error_state,
-            updates,
-            _RETRYABLE_REASON,
-            msg,
-            _error_state(info, error_state),
-            now,
-            policy,
-        )
+        new_error = _error_state(info, error_state)
+        return _with(conditions, history, error_state, updates, _RETRYABLE_REASON, msg, new_error, now, policy)
     if phase is _ABORTED:
         return _with(
             conditions, history, error_state, _ABORTED_UPDATES, _ABORTED_REASON, MSG_ABORTED, error_state, now, policy
