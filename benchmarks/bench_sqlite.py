@@ -19,6 +19,15 @@
    ActionEvent row; ``COMMIT``. The documents are the library
    run's final documents and the events are its stored flyteidl2 bytes and keys.
    Ratio = library writing passes/s ÷ ceiling transactions/s. Target ≥ 0.5.
+3. Replay (``--no-replay`` skips it): a second, untimed library run on its own file records every statement its
+   worker threads send to SQLite (``Database(factory=...)``; the watch thread's polls and the pragmas that set up a
+   connection are left out), then those statements run again, in the order they reached SQLite, on one connection
+   opened through :class:`Database` on a copy of the file as the run started, with nothing between them, and the
+   replayed file is checked to hold exactly what the run left. Reported: the replay's writing passes/s; the *bound*,
+   the ratio it gives (what the library would reach if its own code took no time between its statements); and the
+   *budget*, the time per pass the library's code outside SQLite may take for the ratio to reach the target, next to
+   the time per pass the timed run spent outside SQLite. With several workers the replay serializes what the workers
+   overlapped, so the bound is approximate there; with one worker the statements and their order are the run's own.
 
 Context, not part of the ratio: the ceiling's work in the library's transaction layout (an autocommit read for the
 get, then one write transaction holding the event and, in a savepoint, the status write as the store makes it: no
@@ -71,7 +80,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from taskaction_core.action_event import ActionEvent
 from taskaction_core.adapters.clock import SystemClock
@@ -298,9 +307,17 @@ class _ThreadProfiles:
             profile.disable()
 
 
-def library(world: _World, actions: int, workers: int, runner: PassRunner = run_pass) -> LibraryFigures:
-    """Drive ``actions`` TaskActions to Succeeded through the controller; checks every one succeeded."""
+def library(
+    world: _World,
+    actions: int,
+    workers: int,
+    runner: PassRunner = run_pass,
+    created: Callable[[], object] = lambda: None,
+) -> LibraryFigures:
+    """Drive ``actions`` TaskActions to Succeeded through the controller; checks every one succeeded. ``created`` is
+    called once the objects exist, before the controller starts."""
     _create(world.ports, actions)
+    created()
     revision = int(world.store.resource_version)
     log = _PassLog()
     controller = Controller(world.ports, Policy(), workers=workers, run=runner, on_pass=log)
@@ -437,6 +454,119 @@ def _event(events: Sequence[EventRow], index: int) -> EventRow:
     return project, domain, run, name, attempt + index // len(events), phase, version, data
 
 
+# -- the library's statements, replayed ----------------------------------------------------------------------------
+
+Statement = tuple[str, Any, bool]
+"""``(sql, parameters, many)`` as an adapter passed them to ``execute`` (or ``executemany`` when ``many``)."""
+
+
+class _Stream:
+    """The statements the controller's worker threads send to SQLite, in the order they reach it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.recording = False
+        self.statements: list[Statement] = []
+
+    def add(self, statement: Statement) -> None:
+        if self.recording and "-worker-" in threading.current_thread().name:
+            with self.lock:
+                self.statements.append(statement)
+
+
+_STREAM: Final = _Stream()
+
+
+class _RecordingConnection(sqlite3.Connection):
+    """A connection that adds each statement to :data:`_STREAM` before running it (``Database(factory=...)``), but
+    not the pragmas that set a new connection up (a worker's first pass opens its connection; replayed on the one
+    connection, they could land inside another worker's transaction, where SQLite refuses some of them)."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if not sql.startswith("PRAGMA"):
+            _STREAM.add((sql, parameters, False))
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        rows = list(parameters)
+        _STREAM.add((sql, rows, True))
+        return super().executemany(sql, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFigures:
+    """The library's own statements run again with nothing between them: what its SQL costs without its Python."""
+
+    run: LibraryFigures
+    """The untimed library run whose worker statements were recorded."""
+    statements: int
+    seconds: float
+
+    @property
+    def writing_passes_per_second(self) -> float:
+        return self.run.writing_passes / self.seconds
+
+
+def recorded_run(directory: Path, actions: int, workers: int) -> tuple[LibraryFigures, Path, list[Statement]]:
+    """A second library run, untimed, on its own file with every worker statement recorded. Returns its figures, a
+    copy of the file as it was when the controller started (the replay's starting point) and the statements."""
+    database = Database(directory / "recorded.db", factory=_RecordingConnection)
+    start = directory / "replay.db"
+
+    def snapshot() -> None:
+        target = sqlite3.connect(start)
+        database.connection().backup(target)
+        target.close()
+
+    try:
+        _STREAM.recording, _STREAM.statements = True, []
+        figures = library(sqlite_world(database), actions, workers, created=snapshot)
+    finally:
+        _STREAM.recording = False
+        database.close()
+    return figures, start, _STREAM.statements
+
+
+def replay(directory: Path, actions: int, workers: int) -> ReplayFigures:
+    """The recorded run's worker statements, in the order they reached SQLite, on one connection opened through
+    :class:`Database` (the library's and the ceiling's pragmas) on the file as the run started, every result
+    fetched as the adapters fetch it. One connection serializes what the workers overlapped; with one worker the
+    order and the work are the run's own."""
+    figures, start, statements = recorded_run(directory, actions, workers)
+    database = Database(start)
+    connection = database.connection()
+    started = time.perf_counter()
+    for sql, parameters, many in statements:
+        if many:
+            connection.executemany(sql, parameters)
+        else:
+            connection.execute(sql, parameters).fetchall()
+    seconds = time.perf_counter() - started
+    database.close()
+    _check_replayed(directory / "recorded.db", start)
+    return ReplayFigures(figures, len(statements), seconds)
+
+
+def _check_replayed(recorded: Path, replayed: Path) -> None:
+    """The replay left what the run left: the same objects, resourceVersions, change feed and events (a statement
+    replayed on a state it did not find, e.g. a guarded update matching no row, would change nothing silently)."""
+    queries = (
+        "SELECT namespace, name, resource_version, document FROM task_actions ORDER BY namespace, name",
+        "SELECT * FROM counters ORDER BY name",
+        "SELECT resource_version, type, namespace, name FROM changes ORDER BY resource_version",
+        "SELECT project, domain, run_name, name, attempt, phase, version, event FROM action_events ORDER BY seq",
+    )
+    for query in queries:
+        databases = Database(recorded), Database(replayed)
+        try:
+            left, right = (database.connection().execute(query).fetchall() for database in databases)
+        finally:
+            for database in databases:
+                database.close()
+        if left != right:
+            raise RuntimeError(f"replay: the replayed file differs from the recorded run's on {query!r}")
+
+
 # -- report --------------------------------------------------------------------------------------------------------
 
 
@@ -455,12 +585,37 @@ class Results:
     workload: Workload
     ceilings: tuple[CeilingFigures, ...]
     """The target's denominator first, then the library-layout ceiling."""
+    replay: ReplayFigures | None
+    """The library's own statements replayed with nothing between them (context: the ratio its SQL alone allows)."""
     fakes: LibraryFigures | None
     """The same run on the in-memory fakes (context: the cost of everything but the SQLite adapters)."""
 
     @property
     def ratio(self) -> float:
         return self.sqlite.writing_passes_per_second / self.ceilings[0].transactions_per_second
+
+    @property
+    def replay_ratio(self) -> float | None:
+        """The ratio a library whose code took no time between its statements would reach: an upper bound."""
+        if self.replay is None:
+            return None
+        return self.replay.writing_passes_per_second / self.ceilings[0].transactions_per_second
+
+    @property
+    def budget_per_pass(self) -> float | None:
+        """Seconds per pass the library's code outside SQLite may take, with its SQL as replayed, for the ratio to
+        reach the target (negative: the statements alone miss it)."""
+        if self.replay is None:
+            return None
+        run = self.replay.run
+        allowed = run.writing_passes / (TARGET * self.ceilings[0].transactions_per_second)
+        return (allowed - self.replay.seconds) / run.passes
+
+    @property
+    def spent_per_pass(self) -> float:
+        """Seconds per pass the timed library run spent outside its SQL as replayed (the figure the budget bounds)."""
+        replayed = 0.0 if self.replay is None else self.replay.seconds
+        return (self.sqlite.seconds - replayed) / self.sqlite.passes
 
 
 def _table(results: Results) -> str:
@@ -480,6 +635,9 @@ def _table(results: Results) -> str:
     for figure in results.ceilings:
         label = f"raw SQLite ceiling, {figure.layout} ({figure.transactions} tx, {figure.threads} threads)"
         lines.append(f"  {label:60s} {figure.transactions_per_second:10.0f}")
+    if results.replay is not None:
+        label = f"context: library statements replayed raw ({results.replay.statements} statements)"
+        lines.append(f"  {label:60s} {results.replay.writing_passes_per_second:10.0f}")
     if results.fakes is not None:
         fakes = results.fakes
         lines.append(f"  {'context: library passes on the in-memory fakes':60s} {fakes.passes_per_second:10.0f}")
@@ -492,6 +650,15 @@ def _table(results: Results) -> str:
         f"ratio = library writing passes / ceiling ({results.ceilings[0].layout}) = {results.ratio:.2f}"
         f"  (target ≥ {TARGET}) {verdict}"
     )
+    if results.replay_ratio is not None and results.budget_per_pass is not None:
+        lines.append(
+            f"bound = replayed statements' writing passes / ceiling = {results.replay_ratio:.2f}: the ratio if the"
+            " library's code took no time between its statements"
+        )
+        lines.append(
+            f"budget: {results.budget_per_pass * 1e6:.0f} µs per pass for everything outside SQLite to reach"
+            f" {TARGET}; the timed run spent {results.spent_per_pass * 1e6:.0f} µs"
+        )
     return "\n".join(lines)
 
 
@@ -514,8 +681,19 @@ def _json(results: Results) -> str:
             "mean_event_bytes": results.workload.mean_event_bytes,
         },
         "ceilings": [{**asdict(c), "transactions_per_second": c.transactions_per_second} for c in results.ceilings],
+        "replay": None
+        if results.replay is None
+        else {
+            "run": _figures(results.replay.run),
+            "statements": results.replay.statements,
+            "seconds": results.replay.seconds,
+            "writing_passes_per_second": results.replay.writing_passes_per_second,
+        },
         "fakes": None if results.fakes is None else _figures(results.fakes),
         "ratio": results.ratio,
+        "replay_ratio": results.replay_ratio,
+        "budget_per_pass_seconds": results.budget_per_pass,
+        "spent_per_pass_seconds": results.spent_per_pass,
         "target": TARGET,
         "met": results.ratio >= TARGET,
     }
@@ -523,7 +701,8 @@ def _json(results: Results) -> str:
 
 
 def run(args: argparse.Namespace, runner: PassRunner) -> Results:
-    """Library on SQLite, then both ceilings sized by its writing passes, then (unless skipped) the fakes."""
+    """Library on SQLite, then both ceilings sized by its writing passes, then (unless skipped) the recorded run and
+    its replay, then the fakes."""
     with tempfile.TemporaryDirectory(prefix="bench-sqlite-") as temp:
         directory = Path(temp)
         database = Database(directory / "library.db")
@@ -535,8 +714,9 @@ def run(args: argparse.Namespace, runner: PassRunner) -> Results:
             raise RuntimeError("the library run wrote no status: nothing to compare with")
         work = workload_of(directory)
         ceilings = tuple(ceiling(directory, work, lib.writing_passes, args.workers, layout) for layout in LAYOUTS)
+        replayed = None if args.no_replay else replay(directory, args.actions, args.workers)
     fakes = None if args.no_fakes else library(memory_world(), args.actions, args.workers)
-    return Results(" ".join(["python", *sys.argv]), lib, work, ceilings, fakes)
+    return Results(" ".join(["python", *sys.argv]), lib, work, ceilings, replayed, fakes)
 
 
 def main() -> None:
@@ -545,6 +725,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-fakes", action="store_true", help="skip the context run on the in-memory fakes")
+    parser.add_argument("--no-replay", action="store_true", help="skip the recorded run and its replay")
     parser.add_argument("--profile", action="store_true", help="cProfile the SQLite passes; figures then inflated")
     parser.add_argument("--top", type=int, default=30, help="rows of each profile listing")
     args = parser.parse_args()

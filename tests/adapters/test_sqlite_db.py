@@ -414,6 +414,28 @@ def test_database_connection_is_one_per_thread() -> None:
     assert theirs[0] is not mine
 
 
+class _CountingConnection(sqlite3.Connection):
+    statements: list[str]
+
+    def execute(self, sql: str, parameters: object = (), /) -> sqlite3.Cursor:
+        self.__dict__.setdefault("statements", []).append(sql)
+        return super().execute(sql, parameters)  # type: ignore[arg-type]
+
+
+def test_database_factory_is_the_class_of_every_connection() -> None:
+    database = Database(fresh_database_path(), factory=_CountingConnection)
+    mine = database.connection()
+    theirs: list[sqlite3.Connection] = []
+    worker = threading.Thread(target=lambda: theirs.append(database.connection()))
+    worker.start()
+    worker.join()
+    assert isinstance(mine, _CountingConnection) and isinstance(theirs[0], _CountingConnection)
+    with database.write() as connection:
+        connection.execute("UPDATE counters SET value = 5")
+    assert mine.statements[-3:] == ["BEGIN IMMEDIATE", "UPDATE counters SET value = 5", "COMMIT"]
+    assert database.connection().execute("SELECT value FROM counters").fetchone()[0] == 5
+
+
 def test_database_close_closes_every_thread_connection_and_reopens_lazily() -> None:
     database = Database(fresh_database_path())
     first = database.connection()

@@ -176,7 +176,9 @@ _process: Final = _Process()
 class Database:
     """A SQLite file used by several adapters, threads and processes (see the module docstring).
 
-    Opening it creates the file if needed, switches it to WAL and applies pending migrations. Raises
+    Opening it creates the file if needed, switches it to WAL and applies pending migrations. ``factory`` is the
+    ``sqlite3.Connection`` class of every connection it opens (``sqlite3.connect``'s ``factory``), for a subclass that
+    traces or counts statements; the adapters need nothing beyond the base class. Raises
     :class:`SchemaTooNewError` for a file from a newer schema, ``sqlite3.Error`` when the file cannot be opened, and
     ValueError for an in-memory path (each connection would see its own empty database).
     """
@@ -187,12 +189,14 @@ class Database:
         *,
         busy_timeout: timedelta = DEFAULT_BUSY_TIMEOUT,
         synchronous: Synchronous = Synchronous.NORMAL,
+        factory: type[sqlite3.Connection] = sqlite3.Connection,
     ) -> None:
         self._path = os.fspath(path)
         if self._path in ("", ":memory:") or self._path.startswith("file::memory:"):
             raise ValueError("the SQLite adapters need a file: every thread and process opens its own connection")
         self._busy_timeout = busy_timeout
         self._synchronous = synchronous
+        self._factory = factory
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
@@ -316,7 +320,9 @@ class Database:
 
     def _open(self) -> sqlite3.Connection:
         seconds = self._busy_timeout.total_seconds()
-        connection = sqlite3.connect(self._path, timeout=seconds, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(
+            self._path, timeout=seconds, isolation_level=None, check_same_thread=False, factory=self._factory
+        )
         connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
         connection.execute(f"PRAGMA synchronous = {self._synchronous.value}")
         connection.execute("PRAGMA foreign_keys = ON")
