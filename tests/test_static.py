@@ -15,7 +15,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 STATIC_GATES = {
-    "mypy": ["mypy", "--strict", "taskaction_core", "tests"],
+    "mypy": ["mypy", "--strict", "taskaction_core", "tests", "benchmarks"],
     "ruff-check": ["ruff", "check", "."],
     "ruff-format": ["ruff", "format", "--check", "."],
 }
