@@ -556,15 +556,15 @@ def _check_replayed(recorded: Path, replayed: Path) -> None:
         "SELECT resource_version, type, namespace, name FROM changes ORDER BY resource_version",
         "SELECT project, domain, run_name, name, attempt, phase, version, event FROM action_events ORDER BY seq",
     )
-    for query in queries:
-        databases = Database(recorded), Database(replayed)
-        try:
+    databases = Database(recorded), Database(replayed)
+    try:
+        for query in queries:
             left, right = (database.connection().execute(query).fetchall() for database in databases)
-        finally:
-            for database in databases:
-                database.close()
-        if left != right:
-            raise RuntimeError(f"replay: the replayed file differs from the recorded run's on {query!r}")
+            if left != right:
+                raise RuntimeError(f"replay: the replayed file differs from the recorded run's on {query!r}")
+    finally:
+        for database in databases:
+            database.close()
 
 
 # -- report --------------------------------------------------------------------------------------------------------
